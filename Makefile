@@ -1,0 +1,36 @@
+# The two commands of the README, plus the steps they are made of. Every target is idempotent: a second run
+# reuses the installed Node, npm packages, stack binaries and model files and starts in seconds.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+ENV := source scripts/env.sh &&
+
+.PHONY: setup deps stack-install models demo test test-unit test-integration typecheck lint down status python
+
+setup: deps stack-install models
+
+deps:
+	@$(ENV) scripts/install-deps.sh
+
+stack-install: deps
+	@$(ENV) bin/twinflow stack install
+
+models: deps
+	@scripts/fetch-models.sh
+
+python:
+	@scripts/setup-python.sh
+
+# The demo: brings the local stack up, starts the workers and runs the main job end to end.
+demo: setup
+	@$(ENV) bin/twinflow demo
+
+# Every test: typecheck, lint, unit and integration tests against the real stack, and the trainer's pytest suite.
+test: setup python
+	@$(ENV) npm test
+	@scripts/test-python.sh
+
+down:
+	@$(ENV) bin/twinflow stack down
+
+status:
+	@$(ENV) bin/twinflow stack status

@@ -1,0 +1,31 @@
+/** The `twinflow` command line. */
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../lib/config';
+import { StackError } from '../infra/stack';
+import { PrerequisiteError } from '../infra/binaries';
+import { InputValidationError } from '../lib/schemas/validate';
+import { registerStackCommands } from './commands/stack';
+import { registerWorkerCommands } from './commands/worker';
+import { registerDemoCommand } from './commands/demo';
+
+const program = new Command();
+program.name('twinflow').description('Durable Temporal pipelines for an LLM twin').showHelpAfterError().exitOverride();
+
+registerStackCommands(program);
+registerWorkerCommands(program);
+registerDemoCommand(program);
+
+/** Expected errors (bad config, busy port, bad input) print one clear line, no stack trace. */
+const EXPECTED = [ConfigError, StackError, PrerequisiteError, InputValidationError];
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  if (EXPECTED.some((E) => err instanceof E)) {
+    console.error(`twinflow: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  console.error(err);
+  process.exit(1);
+}

@@ -1,0 +1,62 @@
+/**
+ * Typed starters for other services: connect, start a workflow by its name with its validated input, query it.
+ * Depends only on lib/schemas (no activity code), so a web service can import it without the worker's weight.
+ */
+import { Client, Connection, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
+import type { Config } from '../lib/config';
+import { stackCheckInputSchema, type StackCheckInput } from '../lib/schemas/diagnostics';
+import { parseInput } from '../lib/schemas/validate';
+import type * as workflows from '../workflows';
+
+export type WorkflowName = keyof typeof workflows;
+
+export async function connectClient(config: Config): Promise<Client> {
+  const connection = await Connection.connect({
+    address: config.temporal.address,
+    tls: config.temporal.tls ? {} : undefined,
+    apiKey: config.temporal.apiKey,
+  });
+  return new Client({ connection, namespace: config.temporal.namespace });
+}
+
+export interface StartOptions {
+  workflowId?: string;
+  taskQueue?: string;
+}
+
+export class TwinflowClient {
+  constructor(
+    readonly client: Client,
+    readonly config: Config,
+  ) {}
+
+  static async connect(config: Config): Promise<TwinflowClient> {
+    return new TwinflowClient(await connectClient(config), config);
+  }
+
+  async close(): Promise<void> {
+    await this.client.connection.close();
+  }
+
+  /** Runs `stackCheck` and waits for its result. */
+  async stackCheck(input: StackCheckInput = {}, opts: StartOptions = {}) {
+    const args = parseInput(stackCheckInputSchema, input, 'stackCheck');
+    const handle = await this.client.workflow.start('stackCheck', {
+      taskQueue: opts.taskQueue ?? this.config.temporal.taskQueue,
+      workflowId: opts.workflowId ?? `stack-check-${Date.now()}`,
+      args: [args],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    });
+    return { handle, result: await handle.result() };
+  }
+
+  handle<T extends WorkflowName>(workflowId: string): WorkflowHandle<(typeof workflows)[T]> {
+    return this.client.workflow.getHandle(workflowId);
+  }
+
+  /** The Web UI address of a workflow run (local stack). */
+  uiUrl(workflowId: string, runId?: string): string {
+    const base = `http://127.0.0.1:${this.config.stack.temporalUiPort}/namespaces/${this.config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`;
+    return runId ? `${base}/${runId}/history` : base;
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * twinflow's configuration: one zod-validated object built from environment variables. Every default points at the
+ * local stack that `twinflow stack up` runs, so nothing needs setting on a laptop; a cluster sets the same variables.
+ *
+ * An invalid value fails at start with a one-line message that names the variable, e.g.
+ *   Invalid configuration: TWINFLOW_MINIO_PORT: expected a port number (1-65535), got "abc"
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** The repository root (this file lives in lib/). */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const port = z.coerce
+  .number({ error: 'expected a port number (1-65535)' })
+  .int('expected a port number (1-65535)')
+  .min(1, 'expected a port number (1-65535)')
+  .max(65535, 'expected a port number (1-65535)');
+const positiveInt = z.coerce.number({ error: 'expected a positive integer' }).int('expected a positive integer').positive('expected a positive integer');
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const url = z.url({ error: 'expected a URL such as http://127.0.0.1:9000' });
+const nonEmpty = z.string().min(1, 'must not be empty');
+
+/** Environment variable → schema. Keys are the variable names, so an error path is the variable to change. */
+const envSchema = z.object({
+  TWINFLOW_HOME: nonEmpty.default(path.join(PROJECT_ROOT, '.twinflow')),
+
+  TEMPORAL_ADDRESS: nonEmpty.optional(),
+  TEMPORAL_NAMESPACE: nonEmpty.default('default'),
+  TEMPORAL_API_KEY: z.string().optional(),
+  TEMPORAL_TLS: bool.default(false),
+  TWINFLOW_TASK_QUEUE: nonEmpty.default('twinflow'),
+  TWINFLOW_GPU_TASK_QUEUE: nonEmpty.default('gpu-a6000'),
+  TWINFLOW_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(8),
+  TWINFLOW_GPU_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(1),
+  TWINFLOW_WORKFLOW_BUNDLE: z.string().optional(),
+
+  TWINFLOW_TEMPORAL_PORT: port.default(7233),
+  TWINFLOW_TEMPORAL_UI_PORT: port.default(8233),
+  TWINFLOW_MINIO_PORT: port.default(9000),
+  TWINFLOW_MINIO_CONSOLE_PORT: port.default(9001),
+  TWINFLOW_STACK_DIR: z.string().optional(),
+
+  S3_ENDPOINT: url.optional(),
+  S3_REGION: nonEmpty.default('us-east-1'),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)')
+    .default('twinflow'),
+  S3_FORCE_PATH_STYLE: bool.optional(),
+  AWS_ACCESS_KEY_ID: z.string().optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().optional(),
+
+  VECTOR_STORE: z.enum(['lancedb', 'qdrant'], { error: 'expected lancedb or qdrant' }).default('lancedb'),
+  LANCEDB_URI: nonEmpty.optional(),
+  QDRANT_URL: url.optional(),
+  QDRANT_API_KEY: z.string().optional(),
+
+  EMBEDDING_PROVIDER: z.enum(['local', 'openai'], { error: 'expected local or openai' }).default('local'),
+  EMBEDDING_MODEL: nonEmpty.default('all-MiniLM-L6-v2'),
+  EMBEDDING_MODELS_DIR: nonEmpty.optional(),
+  EMBEDDING_BASE_URL: url.optional(),
+  EMBEDDING_API_KEY: z.string().optional(),
+  EMBEDDING_BATCH_SIZE: positiveInt.default(32),
+
+  LLM_BASE_URL: url.optional(),
+  LLM_MODEL: nonEmpty.default('gpt-4o-mini'),
+  LLM_API_KEY: z.string().optional(),
+
+  HF_TOKEN: z.string().optional(),
+  HF_HUB_URL: url.default('https://huggingface.co'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  home: string;
+  temporal: {
+    address: string;
+    namespace: string;
+    apiKey?: string;
+    tls: boolean;
+    taskQueue: string;
+    gpuTaskQueue: string;
+    maxConcurrentActivities: number;
+    gpuMaxConcurrentActivities: number;
+    workflowBundle?: string;
+  };
+  stack: {
+    dir: string;
+    temporalPort: number;
+    temporalUiPort: number;
+    minioPort: number;
+    minioConsolePort: number;
+  };
+  s3: {
+    endpoint?: string;
+    region: string;
+    bucket: string;
+    forcePathStyle: boolean;
+    accessKeyId: string;
+    secretAccessKey: string;
+  };
+  vectorStore: { kind: 'lancedb' | 'qdrant'; lancedbUri: string; qdrantUrl?: string; qdrantApiKey?: string };
+  embedding: {
+    provider: 'local' | 'openai';
+    model: string;
+    modelsDir: string;
+    baseUrl?: string;
+    apiKey?: string;
+    batchSize: number;
+  };
+  llm: { baseUrl?: string; model: string; apiKey?: string };
+  hf: { token?: string; hubUrl: string };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Formats zod issues as "VAR: message, got "value"" — one line per bad variable. */
+function describeIssues(error: z.ZodError, env: NodeJS.ProcessEnv): string {
+  return error.issues
+    .map((issue) => {
+      const variable = String(issue.path[0] ?? '?');
+      const got = env[variable];
+      return `${variable}: ${issue.message}${got !== undefined ? `, got ${JSON.stringify(got)}` : ''}`;
+    })
+    .join('; ');
+}
+
+/** Builds the configuration from an environment (process.env by default). Throws ConfigError naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset, the way shells and .env files usually mean them.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) throw new ConfigError(`Invalid configuration: ${describeIssues(parsed.error, env)}`);
+  const e = parsed.data;
+  const home = path.resolve(e.TWINFLOW_HOME);
+  const s3Endpoint = e.S3_ENDPOINT ?? `http://127.0.0.1:${e.TWINFLOW_MINIO_PORT}`;
+  const usingLocalMinio = e.S3_ENDPOINT === undefined;
+  return {
+    home,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS ?? `127.0.0.1:${e.TWINFLOW_TEMPORAL_PORT}`,
+      namespace: e.TEMPORAL_NAMESPACE,
+      apiKey: e.TEMPORAL_API_KEY,
+      tls: e.TEMPORAL_TLS || e.TEMPORAL_API_KEY !== undefined,
+      taskQueue: e.TWINFLOW_TASK_QUEUE,
+      gpuTaskQueue: e.TWINFLOW_GPU_TASK_QUEUE,
+      maxConcurrentActivities: e.TWINFLOW_MAX_CONCURRENT_ACTIVITIES,
+      gpuMaxConcurrentActivities: e.TWINFLOW_GPU_MAX_CONCURRENT_ACTIVITIES,
+      workflowBundle: e.TWINFLOW_WORKFLOW_BUNDLE,
+    },
+    stack: {
+      dir: path.resolve(e.TWINFLOW_STACK_DIR ?? path.join(home, 'stack')),
+      temporalPort: e.TWINFLOW_TEMPORAL_PORT,
+      temporalUiPort: e.TWINFLOW_TEMPORAL_UI_PORT,
+      minioPort: e.TWINFLOW_MINIO_PORT,
+      minioConsolePort: e.TWINFLOW_MINIO_CONSOLE_PORT,
+    },
+    s3: {
+      endpoint: s3Endpoint,
+      region: e.S3_REGION,
+      bucket: e.S3_BUCKET,
+      // MinIO needs path-style addressing; AWS S3 prefers virtual-hosted style.
+      forcePathStyle: e.S3_FORCE_PATH_STYLE ?? true,
+      accessKeyId: e.AWS_ACCESS_KEY_ID ?? (usingLocalMinio ? 'minioadmin' : ''),
+      secretAccessKey: e.AWS_SECRET_ACCESS_KEY ?? (usingLocalMinio ? 'minioadmin' : ''),
+    },
+    vectorStore: {
+      kind: e.VECTOR_STORE,
+      lancedbUri: path.resolve(e.LANCEDB_URI ?? path.join(home, 'lancedb')),
+      qdrantUrl: e.QDRANT_URL,
+      qdrantApiKey: e.QDRANT_API_KEY,
+    },
+    embedding: {
+      provider: e.EMBEDDING_PROVIDER,
+      model: e.EMBEDDING_MODEL,
+      modelsDir: path.resolve(e.EMBEDDING_MODELS_DIR ?? path.join(home, 'models')),
+      baseUrl: e.EMBEDDING_BASE_URL,
+      apiKey: e.EMBEDDING_API_KEY,
+      batchSize: e.EMBEDDING_BATCH_SIZE,
+    },
+    llm: { baseUrl: e.LLM_BASE_URL, model: e.LLM_MODEL, apiKey: e.LLM_API_KEY },
+    hf: { token: e.HF_TOKEN, hubUrl: e.HF_HUB_URL },
+  };
+}

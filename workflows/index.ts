@@ -1,0 +1,2 @@
+// The workflow bundle's entry: every workflow that the CPU worker runs. Deterministic code only.
+export { stackCheck } from './diagnostics';
