@@ -15,7 +15,10 @@ export default async function setup(): Promise<() => Promise<void>> {
   const started = Date.now();
   const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined });
   fs.mkdirSync(options.dir, { recursive: true });
-  fs.writeFileSync(WORKFLOW_BUNDLE_PATH, code);
+  // Atomic replace: another test run sharing the stack may be loading the bundle right now.
+  const tmp = `${WORKFLOW_BUNDLE_PATH}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, code);
+  fs.renameSync(tmp, WORKFLOW_BUNDLE_PATH);
   log(`workflow bundle built in ${Date.now() - started} ms`);
 
   return async () => {
