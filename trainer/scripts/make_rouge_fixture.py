@@ -215,7 +215,7 @@ def main() -> None:
                         "reference": reference,
                         "prediction": prediction,
                         "use_stemmer": flag,
-                        "rougeLsum": {"precision": s.precision, "recall": s.recall, "fmeasure": s.fmeasure},
+                        "rougeLsum": {"precision": float(s.precision), "recall": float(s.recall), "fmeasure": float(s.fmeasure)},
                     },
                     ensure_ascii=False,
                 )

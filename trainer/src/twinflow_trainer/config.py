@@ -116,32 +116,41 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 
 def format_validation_error(err: ValidationError) -> str:
-    msgs = []
+    # field -> list of messages; union members report one error each for the same field, merged below.
+    by_field: dict[str, list[str]] = {}
+    inputs: dict[str, Any] = {}
     for e in err.errors():
         loc = e.get("loc", ())
         kind = e.get("type")
         # For union/literal members pydantic appends the member name to the location; drop those tails
         # so the message names the config field, not a pydantic internal.
-        clean = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in {"literal", "list", "str", "int", "bool", "float"})))
+        clean = tuple(
+            p
+            for p in loc
+            if not (isinstance(p, str) and ("[" in p or p in {"literal", "list", "str", "int", "bool", "float"}))
+        )
         field = _loc(clean)
         if kind == "extra_forbidden":
-            msgs.append(f"{field}: unknown key")
+            msg = "unknown key"
         elif kind == "missing":
-            msgs.append(f"{field}: required field is missing")
+            msg = "required field is missing"
         else:
             msg = e.get("msg", "invalid")
             if msg.startswith("Value error, "):
                 msg = msg[len("Value error, ") :]
-            if field == "(root)" and ":" in msg:
-                msgs.append(msg)
-            else:
-                msgs.append(f"{field}: {msg} (got {json.dumps(e.get('input'), default=str)[:80]})")
-    # Deduplicate (union members can repeat the same field) while keeping order.
-    seen: list[str] = []
-    for m in msgs:
-        if m not in seen:
-            seen.append(m)
-    return "invalid config: " + "; ".join(seen)
+            inputs.setdefault(field, e.get("input"))
+        by_field.setdefault(field, [])
+        if msg not in by_field[field]:
+            by_field[field].append(msg)
+    parts = []
+    for field, msgs in by_field.items():
+        text = msgs[0]
+        for m in msgs[1:]:
+            text += " or " + (m[len("Input should be ") :] if m.startswith("Input should be ") else m)
+        if field in inputs:
+            text += f" (got {json.dumps(inputs[field], default=str)[:80]})"
+        parts.append(f"{field}: {text}")
+    return "invalid config: " + "; ".join(parts)
 
 
 def parse_config(kind: str, data: Any) -> TrainConfig | GenerateConfig:
