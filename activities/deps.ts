@@ -4,14 +4,20 @@
  */
 import { ArtifactStore } from '../lib/artifacts';
 import { type Config, loadConfig } from '../lib/config';
+import { createCachedEmbedder, type StatsEmbedder } from '../lib/embedding';
+import type { Tokenizer } from '../lib/embedding/types';
+import { loadTokenizer } from '../lib/text';
+import { createVectorStore } from '../lib/vectorstore';
+import type { VectorStore } from '../lib/vectorstore/types';
 
 export interface Deps {
   config: Config;
   artifacts: ArtifactStore;
-}
-
-export function createDeps(config: Config = loadConfig()): Deps {
-  return { config, artifacts: ArtifactStore.fromConfig(config) };
+  vectorStore: () => Promise<VectorStore>;
+  /** The configured embedder behind the shared embedding cache. */
+  cachedEmbedder: () => Promise<StatsEmbedder>;
+  /** The embedding model's own tokenizer (token-aware chunking). */
+  tokenizer: () => Promise<Tokenizer>;
 }
 
 /** Memoises an async factory: the first call creates, later calls share the same promise. */
@@ -23,5 +29,17 @@ export function lazy<T>(factory: () => Promise<T>): () => Promise<T> {
       throw err;
     });
     return value;
+  };
+}
+
+export function createDeps(config: Config = loadConfig(), overrides: Partial<Deps> = {}): Deps {
+  const vectorStore = lazy(async () => createVectorStore(config));
+  return {
+    config,
+    artifacts: ArtifactStore.fromConfig(config),
+    vectorStore,
+    cachedEmbedder: lazy(async () => createCachedEmbedder(config, await vectorStore())),
+    tokenizer: lazy(() => loadTokenizer(config.embedding.model, { modelsDir: config.embedding.modelsDir })),
+    ...overrides,
   };
 }

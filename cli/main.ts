@@ -7,6 +7,8 @@ import { InputValidationError } from '../lib/schemas/validate';
 import { registerStackCommands } from './commands/stack';
 import { registerWorkerCommands } from './commands/worker';
 import { registerDemoCommand } from './commands/demo';
+import { registerIngestCommand } from './commands/ingest';
+import { registerBundleCommand } from './commands/bundle';
 
 const program = new Command();
 program.name('twinflow').description('Durable Temporal pipelines for an LLM twin').showHelpAfterError().exitOverride();
@@ -14,6 +16,8 @@ program.name('twinflow').description('Durable Temporal pipelines for an LLM twin
 registerStackCommands(program);
 registerWorkerCommands(program);
 registerDemoCommand(program);
+registerIngestCommand(program);
+registerBundleCommand(program);
 
 /** Expected errors (bad config, busy port, bad input) print one clear line, no stack trace. */
 const EXPECTED = [ConfigError, StackError, PrerequisiteError, InputValidationError];

@@ -5,6 +5,7 @@
 import { Client, Connection, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import { stackCheckInputSchema, type StackCheckInput } from '../lib/schemas/diagnostics';
+import { type IngestInput, ingestInputSchema, type IngestProgress, type IngestResult } from '../lib/schemas/ingest';
 import { parseInput } from '../lib/schemas/validate';
 import type * as workflows from '../workflows';
 
@@ -48,6 +49,23 @@ export class TwinflowClient {
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     });
     return { handle, result: await handle.result() };
+  }
+
+  /**
+   * Starts the feature pipeline. The input is validated here first (same schema as the workflow), so a bad input
+   * fails before a round trip with a message naming the field.
+   */
+  async startIngest(input: IngestInput, opts: StartOptions = {}): Promise<WorkflowHandle<(input: IngestInput) => Promise<IngestResult>>> {
+    const args = parseInput(ingestInputSchema, input, 'ingest');
+    return this.client.workflow.start('ingest', {
+      taskQueue: opts.taskQueue ?? this.config.temporal.taskQueue,
+      workflowId: opts.workflowId ?? `ingest-${args.collection}-${Date.now()}`,
+      args: [input],
+    });
+  }
+
+  async ingestProgress(workflowId: string): Promise<IngestProgress> {
+    return this.client.workflow.getHandle(workflowId).query<IngestProgress>('progress');
   }
 
   handle<T extends WorkflowName>(workflowId: string): WorkflowHandle<(typeof workflows)[T]> {

@@ -1,2 +1,3 @@
 // The workflow bundle's entry: every workflow that the CPU worker runs. Deterministic code only.
 export { stackCheck } from './diagnostics';
+export { ingest, ingestSource } from './ingest';

@@ -3,19 +3,17 @@
  * runs a CPU worker in this process, runs the pipeline through Temporal and prints where to look at the results.
  */
 import type { Command } from 'commander';
-import { createActivities } from '../../activities';
-import { createDeps } from '../../activities/deps';
-import { TwinflowClient } from '../../client';
-import { stackOptionsFromConfig, stackUp } from '../../infra/stack';
-import { loadConfig } from '../../lib/config';
-import { connectWorker, createWorker } from '../../workers/worker';
 
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
     .description('run the main job end to end on the local stack and print where to see the results')
     .action(async () => {
-      const config = loadConfig();
+      const { runDemo } = await import('../demo');
+      await runDemo();
+    });
+}
+
       console.log('==> local stack');
       await stackUp(stackOptionsFromConfig(config), (l) => console.log(`    ${l}`));
 

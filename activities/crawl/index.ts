@@ -1,0 +1,119 @@
+/**
+ * Crawl: one source → raw parts in S3 (JSON Lines of RawDocument, `partSize` documents each) plus a crawl report.
+ *
+ * Resumable: after each part is written the activity heartbeats a small checkpoint (the source's cursor and the
+ * per-part counts). A retried attempt starts from that checkpoint: flushed parts are kept, the source resumes after
+ * the cursor, and since part keys are derived from the part index a re-written part replaces itself.
+ */
+import { Context } from '@temporalio/activity';
+import { createSource } from '../../lib/crawl';
+import type { RawDocument } from '../../lib/schemas/documents';
+import type { CrawlIssue, PartRef, ReasonCounts } from '../../lib/schemas/ingest';
+import type { SourceConfig } from '../../lib/schemas/sources';
+import type { Deps } from '../deps';
+import { elapsedSince, partKey } from '../parts';
+
+export interface CrawlInput {
+  source: SourceConfig;
+  runKey: string;
+  partSize: number;
+}
+
+export interface CrawlOutput {
+  rawParts: PartRef[];
+  fetched: number;
+  skipped: ReasonCounts;
+  failed: ReasonCounts;
+  issues: CrawlIssue[];
+  reportUri: string;
+  elapsedMs: number;
+}
+
+/** What a heartbeat carries: small, never document data. */
+export interface CrawlCheckpoint {
+  cursor?: string;
+  partCounts: number[];
+  reportCounts: number[];
+  fetched: number;
+  skipped: ReasonCounts;
+  failed: ReasonCounts;
+  issues: CrawlIssue[];
+}
+
+const ISSUES_KEPT = 20;
+
+export function createCrawlActivities({ artifacts }: Deps) {
+  return {
+    async crawlSource({ source, runKey, partSize }: CrawlInput): Promise<CrawlOutput> {
+      const started = performance.now();
+      const ctx = Context.current();
+      const resumed = ctx.info.heartbeatDetails as CrawlCheckpoint | undefined;
+      const state: CrawlCheckpoint = resumed ?? { partCounts: [], reportCounts: [], fetched: 0, skipped: {}, failed: {}, issues: [] };
+      if (resumed) ctx.log.info('crawl resumes from heartbeat', { source: source.id, cursor: resumed.cursor, parts: resumed.partCounts.length });
+
+      let docs: RawDocument[] = [];
+      let report: CrawlIssue[] = [];
+      let pending = { fetched: 0, skipped: {} as ReasonCounts, failed: {} as ReasonCounts };
+      let lastLocation: string | undefined;
+
+      const flush = async () => {
+        const index = state.partCounts.length;
+        await artifacts.putJsonl(partKey(runKey, 'raw', source.id, index), docs);
+        await artifacts.putJsonl(partKey(runKey, 'crawl-report', source.id, index), report);
+        state.partCounts.push(docs.length);
+        state.reportCounts.push(report.length);
+        state.cursor = lastLocation;
+        state.fetched += pending.fetched;
+        for (const [k, v] of Object.entries(pending.skipped)) state.skipped[k] = (state.skipped[k] ?? 0) + v;
+        for (const [k, v] of Object.entries(pending.failed)) state.failed[k] = (state.failed[k] ?? 0) + v;
+        for (const issue of report) if (state.issues.length < ISSUES_KEPT) state.issues.push(issue);
+        docs = [];
+        report = [];
+        pending = { fetched: 0, skipped: {}, failed: {} };
+        ctx.heartbeat(state);
+      };
+
+      const crawler = createSource(source);
+      for await (const outcome of crawler.crawl({ signal: ctx.cancellationSignal, resumeAfter: state.cursor })) {
+        if (outcome.kind === 'document') {
+          lastLocation = outcome.doc.location;
+          docs.push(outcome.doc);
+          pending.fetched += 1;
+        } else {
+          lastLocation = outcome.location;
+          const counts = outcome.kind === 'failed' ? pending.failed : pending.skipped;
+          counts[outcome.reason] = (counts[outcome.reason] ?? 0) + 1;
+          report.push({ location: outcome.location, kind: outcome.kind, reason: outcome.reason, detail: outcome.detail, status: outcome.status });
+        }
+        if (docs.length >= partSize || report.length >= partSize * 10) await flush();
+        else ctx.heartbeat(state); // liveness only; the checkpoint moves at flushes
+      }
+      if (docs.length > 0 || report.length > 0 || state.partCounts.length === 0) await flush();
+
+      // One report for the whole source, in crawl order (the parts stay as lineage).
+      const reportUri = (
+        await artifacts.putJsonl(
+          `${runKey}/reports/${encodeURIComponent(source.id)}.crawl.jsonl`,
+          (async function* () {
+            for (let i = 0; i < state.reportCounts.length; i++) {
+              if (state.reportCounts[i] === 0) continue;
+              yield* artifacts.readJsonl<CrawlIssue>(partKey(runKey, 'crawl-report', source.id, i));
+            }
+          })(),
+        )
+      ).uri;
+
+      return {
+        rawParts: state.partCounts
+          .map((count, i) => ({ uri: artifacts.uri(partKey(runKey, 'raw', source.id, i)), count }))
+          .filter((p) => p.count > 0),
+        fetched: state.fetched,
+        skipped: state.skipped,
+        failed: state.failed,
+        issues: state.issues,
+        reportUri,
+        elapsedMs: elapsedSince(started),
+      };
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * Load: chunks + vectors → the vector store, idempotently. Point ids are derived from docId and chunk index, so a
+ * re-load upserts in place; chunks a document no longer has (it got shorter) are deleted after the upsert, so
+ * search never sees a document with no chunks.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { PartRef } from '../../lib/schemas/ingest';
+import type { ParentRecord, Point } from '../../lib/vectorstore/types';
+import type { ChunkRecord, DocChunkCount } from '../chunk';
+import type { Deps } from '../deps';
+import type { VectorRecord } from '../embed';
+import { elapsedSince } from '../parts';
+
+const UPSERT_BATCH = 256;
+
+export interface LoadInput {
+  collection: string;
+  chunksPart: PartRef;
+  parentsPart: PartRef;
+  vectorsPart: PartRef;
+  /** URI of the DocChunkCount[] of this part. */
+  docIds: string;
+}
+
+export function createLoadActivities(deps: Deps) {
+  const { artifacts } = deps;
+  return {
+    /** Creates the collection for the configured embedder; a dimension mismatch is a non-retryable error. */
+    async prepareCollection({ collection }: { collection: string }) {
+      const [store, embedder] = await Promise.all([deps.vectorStore(), deps.cachedEmbedder()]);
+      try {
+        await store.ensureCollection(collection, { dimension: embedder.dimension, distance: 'cosine' });
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        if (/dimension/i.test(message)) {
+          throw ApplicationFailure.nonRetryable(
+            `collection ${collection} was built with another embedding size than ${embedder.modelId} (${embedder.dimension}): ${message}. Use another collection name or run a sync, which rebuilds on a model change.`,
+            'DimensionMismatch',
+          );
+        }
+        throw err;
+      }
+      return { name: collection, dimension: embedder.dimension, model: embedder.modelId };
+    },
+
+    async loadPart({ collection, chunksPart, parentsPart, vectorsPart, docIds }: LoadInput) {
+      const started = performance.now();
+      const ctx = Context.current();
+      const [store, embedder] = await Promise.all([deps.vectorStore(), deps.cachedEmbedder()]);
+      const vectors = artifacts.readJsonl<VectorRecord>(vectorsPart.uri)[Symbol.asyncIterator]();
+      let batch: Point[] = [];
+      let written = 0;
+      const flush = async () => {
+        if (batch.length === 0) return;
+        await store.upsert(collection, batch);
+        written += batch.length;
+        batch = [];
+        ctx.heartbeat({ written });
+      };
+      for await (const chunk of artifacts.readJsonl<ChunkRecord>(chunksPart.uri)) {
+        const next = await vectors.next();
+        if (next.done || next.value.id !== chunk.id) {
+          // Parts are written in the same order by chunk and embed; anything else is a corrupted run, not a retry case.
+          throw ApplicationFailure.nonRetryable(`vectors part ${vectorsPart.uri} does not match chunks part ${chunksPart.uri} at ${chunk.id}`, 'CorruptPart');
+        }
+        batch.push({ id: chunk.id, vector: next.value.vector, text: chunk.text, payload: { ...chunk.payload, model: embedder.modelId } });
+        if (batch.length >= UPSERT_BATCH) await flush();
+      }
+      await flush();
+
+      const counts = await artifacts.getJson<DocChunkCount[]>(docIds);
+      const parents = await artifacts.readAllJsonl<ParentRecord>(parentsPart.uri);
+      const deletedStale = await deleteStaleChunks(deps, collection, counts);
+      if (counts.length > 0) {
+        await store.deleteParentsOfDocs(
+          collection,
+          counts.map((c) => c.docId),
+        );
+      }
+      if (parents.length > 0) await store.upsertParents(collection, parents);
+      return { written, deletedStale, documents: counts.length, elapsedMs: elapsedSince(started) };
+    },
+  };
+}
+
+/** Deletes points of these documents whose chunk index is beyond the document's current chunk count. */
+export async function deleteStaleChunks(deps: Deps, collection: string, counts: DocChunkCount[]): Promise<number> {
+  if (counts.length === 0) return 0;
+  const store = await deps.vectorStore();
+  const current = new Map(counts.map((c) => [c.docId, c.chunks]));
+  const stale: string[] = [];
+  for (let i = 0; i < counts.length; i += 200) {
+    const docIds = counts.slice(i, i + 200).map((c) => c.docId);
+    for await (const p of store.scroll(collection, { must: [{ field: 'docId', in: docIds }] })) {
+      if (p.payload.chunkIndex >= (current.get(p.payload.docId) ?? 0)) stale.push(p.id);
+    }
+  }
+  if (stale.length > 0) await store.deleteByIds(collection, stale);
+  return stale.length;
+}

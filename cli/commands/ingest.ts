@@ -1,0 +1,111 @@
+/** `twinflow ingest`: run the feature pipeline from a JSON config file or from flags. */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { TwinflowClient } from '../../client';
+import { loadConfig } from '../../lib/config';
+import type { IngestInput, IngestProgress, IngestResult } from '../../lib/schemas/ingest';
+import type { SourceConfig } from '../../lib/schemas/sources';
+
+interface IngestFlags {
+  config?: string;
+  collection?: string;
+  url: string[];
+  sitemap: string[];
+  feed: string[];
+  folder: string[];
+  git: string[];
+  workflowId?: string;
+  wait: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Builds the workflow input from flags; `--config` (a JSON file with the same shape as the workflow input) wins. */
+export function ingestInputFromFlags(flags: IngestFlags): IngestInput {
+  if (flags.config) {
+    const text = fs.readFileSync(flags.config, 'utf8');
+    const input = JSON.parse(text) as IngestInput;
+    return flags.collection ? { ...input, collection: flags.collection } : input;
+  }
+  const sources: SourceConfig[] = [];
+  if (flags.url.length || flags.sitemap.length || flags.feed.length) {
+    sources.push({ type: 'web', id: 'web', urls: flags.url, sitemaps: flags.sitemap, feeds: flags.feed } as SourceConfig);
+  }
+  flags.folder.forEach((p, i) => sources.push({ type: 'folder', id: `folder-${i + 1}`, path: path.resolve(p) } as SourceConfig));
+  flags.git.forEach((url, i) => sources.push({ type: 'git', id: `git-${i + 1}`, url } as SourceConfig));
+  return { collection: flags.collection, sources } as IngestInput;
+}
+
+export function formatProgress(p: IngestProgress): string {
+  const sources = Object.entries(p.sources)
+    .map(([id, s]) => `${id}: ${s.phase} ${s.fetched} fetched/${s.cleaned} cleaned`)
+    .join(', ');
+  return `[${p.phase}] ${sources} | parts ${p.parts.loaded}/${p.parts.total} loaded | ${p.chunks} chunks, ${p.vectors} vectors`;
+}
+
+export function formatResult(r: IngestResult): string {
+  const reasons = (c: Record<string, number>) =>
+    Object.entries(c)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none';
+  return [
+    `collection   ${r.collection}`,
+    `documents    ${r.documents.fetched} fetched, ${r.documents.cleaned} cleaned, ${r.documents.loaded} loaded, ${r.documents.duplicates} duplicates`,
+    `skipped      ${reasons(r.documents.skipped)}`,
+    `failed       ${reasons(r.documents.failed)}`,
+    `dropped      ${reasons(r.documents.dropped)}`,
+    `chunks       ${r.chunks}`,
+    `vectors      ${r.vectors.written} written (${r.vectors.embedded} embedded, ${r.vectors.reused} from cache)`,
+    `report       ${r.artifacts.report}`,
+  ].join('\n');
+}
+
+export function registerIngestCommand(program: Command): void {
+  program
+    .command('ingest')
+    .description('crawl → clean → chunk → embed → load sources into a collection (the feature pipeline)')
+    .option('-c, --config <file>', 'JSON file with the workflow input ({ collection, sources, chunking, ... })')
+    .option('--collection <name>', 'target collection (default: twinflow)')
+    .option('--url <url>', 'a web page (repeatable)', collect, [])
+    .option('--sitemap <url>', 'a sitemap.xml or sitemap index (repeatable)', collect, [])
+    .option('--feed <url>', 'an RSS or Atom feed (repeatable)', collect, [])
+    .option('--folder <path>', 'a local folder of Markdown/text/HTML (repeatable)', collect, [])
+    .option('--git <url>', 'a git repository, https:// or file:// (repeatable)', collect, [])
+    .option('--workflow-id <id>', 'workflow id (default: ingest-<collection>-<timestamp>)')
+    .option('--no-wait', 'start and print the workflow id without waiting')
+    .action(async (flags: IngestFlags) => {
+      const config = loadConfig();
+      const client = await TwinflowClient.connect(config);
+      try {
+        const handle = await client.startIngest(ingestInputFromFlags(flags), { workflowId: flags.workflowId });
+        console.log(`started ingest ${handle.workflowId}: ${client.uiUrl(handle.workflowId)}`);
+        if (!flags.wait) return;
+        const result = await watch(client, handle.workflowId, handle.result());
+        console.log(formatResult(result));
+      } finally {
+        await client.close();
+      }
+    });
+}
+
+/** Prints the progress query's answer whenever it changes, until the result arrives. */
+export async function watch<T>(client: TwinflowClient, workflowId: string, result: Promise<T>): Promise<T> {
+  let last = '';
+  let done = false;
+  const finished = result.finally(() => {
+    done = true;
+  });
+  while (!done) {
+    await Promise.race([finished.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+    if (done) break;
+    try {
+      const line = formatProgress(await client.ingestProgress(workflowId));
+      if (line !== last) console.log(line);
+      last = line;
+    } catch {
+      // The query can fail while the workflow is between tasks; the next poll will answer.
+    }
+  }
+  return finished;
+}
