@@ -237,6 +237,19 @@ async function upMinio(o: StackOptions, binary: string, log: (l: string) => void
 /** Installs (if needed) and starts both services; returns once both are healthy and the buckets exist. */
 export async function stackUp(o: StackOptions, log: (l: string) => void = console.log): Promise<ServiceStatus[]> {
   const bins = await ensureBinaries(o.home, log);
+  // Check every port first, so that a busy port starts nothing at all (no half-started stack to clean up).
+  if (!(ownedPid(o, 'temporal') && (await temporalHealthy(o)))) {
+    await assertPortsFree([
+      [o.temporalPort, 'TWINFLOW_TEMPORAL_PORT'],
+      [o.temporalUiPort, 'TWINFLOW_TEMPORAL_UI_PORT'],
+    ]);
+  }
+  if (!(ownedPid(o, 'minio') && (await minioHealthy(o)))) {
+    await assertPortsFree([
+      [o.minioPort, 'TWINFLOW_MINIO_PORT'],
+      [o.minioConsolePort, 'TWINFLOW_MINIO_CONSOLE_PORT'],
+    ]);
+  }
   await Promise.all([upTemporal(o, bins.temporal, log), upMinio(o, bins.minio, log)]);
   return stackStatus(o);
 }

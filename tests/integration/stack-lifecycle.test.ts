@@ -73,6 +73,8 @@ describe('twinflow stack', () => {
       const lines = r.stderr.trim().split('\n');
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/port 27233 is already in use .*set TWINFLOW_TEMPORAL_PORT to a free port/);
+      // Nothing was started: a busy port leaves no half-started stack behind.
+      expect(pidsOf()).toEqual([]);
     } finally {
       await new Promise((r) => squatter.close(r));
       await twinflow(['stack', 'down']);
