@@ -1,0 +1,27 @@
+/** OpenAI-compatible chat completions: client, errors, usage tally. */
+import type { Config } from '../config';
+import { ChatClient, type ChatClientOptions, OPENAI_BASE_URL } from './client';
+
+export * from './client';
+export * from './errors';
+export * from './tally';
+export * from './types';
+export { RequestLimiter } from './rate-limit';
+export { readSseData } from './sse';
+
+/**
+ * A client for the configured LLM (LLM_BASE_URL, LLM_MODEL, LLM_API_KEY), with per-call overrides. `apiKeyEnv`
+ * names another environment variable of this process to read the key from (keys never travel in workflow input).
+ */
+export function chatClientFromConfig(
+  llm: Config['llm'],
+  overrides: Partial<ChatClientOptions> & { apiKeyEnv?: string; env?: NodeJS.ProcessEnv } = {},
+): ChatClient {
+  const { apiKeyEnv, env = process.env, ...rest } = overrides;
+  let apiKey = rest.apiKey ?? llm.apiKey;
+  if (apiKeyEnv) {
+    apiKey = env[apiKeyEnv];
+    if (!apiKey) throw new Error(`apiKeyEnv: the environment variable ${apiKeyEnv} is not set on this worker`);
+  }
+  return new ChatClient({ ...rest, model: rest.model ?? llm.model, baseUrl: rest.baseUrl ?? llm.baseUrl ?? OPENAI_BASE_URL, apiKey });
+}

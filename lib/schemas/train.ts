@@ -1,0 +1,414 @@
+/**
+ * The `train` workflow's input (one JSON object: dataset → fine-tune → generate → evaluate → publish) and the small
+ * records its steps pass each other. Zod schemas double as types; this file has no side effects, so workflow code,
+ * the client and the CLI import it.
+ *
+ * Secrets never appear here: API keys and the Hugging Face token come from the workers' environment.
+ */
+import { z } from 'zod';
+
+const slug = z
+  .string()
+  .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,95}$/, 'expected a name of letters, digits, ".", "_" or "-" (at most 96)');
+const s3UriSchema = z.string().regex(/^s3:\/\/[^/]+\/.+/, 'expected an s3://bucket/key URI');
+/** A Temporal duration: a number of milliseconds or an ms-style string ("90s", "10 minutes", "2h"). */
+const duration = z.union([
+  z.number().int().positive(),
+  z.string().regex(/^\d+(\.\d+)?\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?)$/i, 'expected a duration such as "10 minutes"'),
+]);
+
+// ------------------------------------------------------------------------------------------------ output format
+
+export const ratingsFormatSchema = z
+  .object({
+    /** Rating names, in the order they are written. */
+    keys: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an identifier')).min(1),
+    min: z.number().default(1),
+    max: z.number().default(5),
+    /** The line prefix that introduces the ratings JSON. */
+    marker: z.string().min(1).default('Ratings:'),
+  })
+  .strict()
+  .refine((r) => r.max > r.min, { message: 'max must be greater than min', path: ['max'] });
+
+export const outputFormatSchema = z
+  .object({
+    /** Absent: the output is plain text (ROUGE only). */
+    ratings: ratingsFormatSchema.optional(),
+  })
+  .strict();
+export type OutputFormat = z.infer<typeof outputFormatSchema>;
+export type RatingsFormat = z.infer<typeof ratingsFormatSchema>;
+
+// ------------------------------------------------------------------------------------------------ dataset
+
+/** An OpenAI-compatible endpoint. The key is read on the worker from `apiKeyEnv` (default LLM_API_KEY). */
+export const llmEndpointSchema = z
+  .object({
+    model: z.string().min(1),
+    /** Default: the worker's LLM_BASE_URL. */
+    baseUrl: z.url().optional(),
+    /** Name of the worker environment variable that holds the API key (never the key itself). */
+    apiKeyEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'expected an environment variable name').optional(),
+    maxConcurrency: z.number().int().positive().max(64).default(4),
+    requestsPerMinute: z.number().positive().optional(),
+    temperature: z.number().min(0).max(2).default(0),
+    maxTokens: z.number().int().positive().default(1024),
+  })
+  .strict();
+export type LlmEndpoint = z.infer<typeof llmEndpointSchema>;
+
+export const recordsSourceSchema = z
+  .object({
+    kind: z.literal('records'),
+    /** s3://bucket/key or a path readable by the CPU worker. */
+    uri: z.string().min(1),
+    format: z.enum(['auto', 'jsonl', 'csv']).default('auto'),
+    /** Field that identifies a record (default: the hash of the record). */
+    idField: z.string().min(1).optional(),
+    template: z
+      .object({
+        /** Templates use {{field}} placeholders (dotted paths allowed); a missing field is an error for that record. */
+        system: z.string().optional(),
+        user: z.string().min(1),
+        /** The text part of the assistant turn, e.g. "{{review}}". */
+        response: z.string().min(1),
+        /** Rating name → record field; by default each rating is read from the field of the same name. */
+        ratingFields: z.record(z.string(), z.string().min(1)).optional(),
+      })
+      .strict(),
+  })
+  .strict();
+
+export const documentsSourceSchema = z
+  .object({
+    kind: z.literal('documents'),
+    /** JSON Lines of CleanDocument (the feature store's cleaned zone). */
+    uri: s3UriSchema,
+    teacher: llmEndpointSchema,
+    pairsPerDocument: z.number().int().positive().max(20).default(3),
+    maxDocuments: z.number().int().positive().optional(),
+    /** Documents are cut into windows of this many characters; each window yields `pairsPerDocument` pairs. */
+    maxCharsPerWindow: z.number().int().min(200).default(6000),
+    /** The system prompt of the generated training conversations. */
+    system: z.string().default('You are a helpful assistant that writes in the style of the author.'),
+  })
+  .strict();
+
+export const datasetSpecSchema = z
+  .object({
+    name: slug,
+    source: z.discriminatedUnion('kind', [recordsSourceSchema, documentsSourceSchema]),
+    format: outputFormatSchema.prefault({}),
+    split: z
+      .object({
+        validation: z.number().min(0).max(0.5).default(0.1),
+        test: z.number().min(0).max(0.5).default(0.1),
+        seed: z.number().int().default(42),
+      })
+      .strict()
+      .prefault({}),
+    dedupe: z
+      .object({
+        exact: z.boolean().default(true),
+        near: z.boolean().default(true),
+        /** Estimated Jaccard similarity of word shingles above which two examples are near-duplicates. */
+        threshold: z.number().gt(0).max(1).default(0.8),
+        shingleSize: z.number().int().min(1).max(10).default(3),
+        numPermutations: z.number().int().min(16).max(512).default(128),
+      })
+      .strict()
+      .prefault({}),
+    /** Examples longer than this (in tokens of `tokenizer`, chat template applied) are dropped. */
+    maxSeqLength: z.number().int().positive().optional(),
+    /** Tokenizer for the length filter: a local folder on the CPU worker or a hub id; default the base model. */
+    tokenizer: z.string().min(1).optional(),
+  })
+  .strict();
+export type DatasetSpec = z.infer<typeof datasetSpecSchema>;
+export type DatasetSpecInput = z.input<typeof datasetSpecSchema>;
+
+/** One training conversation as stored in a split (the trainer reads `messages`). */
+export const chatMessageSchema = z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() }).strict();
+export const exampleSchema = z.object({
+  id: z.string().min(1),
+  messages: z.array(chatMessageSchema).min(2),
+  /** Where the example came from (record id or document id). */
+  source: z.string().optional(),
+});
+export type ChatMessage = z.infer<typeof chatMessageSchema>;
+export type Example = z.infer<typeof exampleSchema>;
+
+export interface TokenLengthStats {
+  count: number;
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+  p50: number | null;
+  p90: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+export interface DatasetStats {
+  input: number;
+  invalid: number;
+  exactDuplicates: number;
+  nearDuplicates: number;
+  tooLong: number;
+  kept: number;
+  splits: { train: number; validation: number; test: number };
+  tokens: TokenLengthStats;
+  tokenizer: string;
+  teacher?: { requests: number; promptTokens: number; completionTokens: number; costUsd: number; failedWindows: number };
+}
+
+/** What the dataset step returns and what later steps read: URIs and counts only. */
+export interface DatasetRef {
+  name: string;
+  version: string;
+  manifestUri: string;
+  trainUri: string;
+  validationUri: string;
+  testUri: string;
+  cardUri: string;
+  statsUri: string;
+  counts: { train: number; validation: number; test: number };
+  format: OutputFormat;
+}
+
+export interface DatasetManifest extends DatasetRef {
+  spec: DatasetSpec;
+  stats: DatasetStats;
+  lineage: { workflowId?: string; runId?: string; sourceUri: string; sourceHash: string };
+}
+
+// ------------------------------------------------------------------------------------------------ training
+
+export const loraSchema = z
+  .object({
+    r: z.number().int().positive().default(16),
+    alpha: z.number().positive().default(32),
+    dropout: z.number().min(0).lt(1).default(0.05),
+    targetModules: z.union([z.literal('all-linear'), z.array(z.string().min(1)).min(1)]).default('all-linear'),
+  })
+  .strict();
+
+export const trainingSchema = z
+  .object({
+    maxSeqLength: z.number().int().positive().default(4096),
+    lora: loraSchema.prefault({}),
+    /** "4bit" is QLoRA (CUDA + bitsandbytes). */
+    quantization: z.enum(['none', '4bit']).default('none'),
+    epochs: z.number().positive().default(1),
+    /** -1: train by epochs. */
+    maxSteps: z.number().int().min(-1).refine((v) => v !== 0, 'must be -1 or a positive number of steps').default(-1),
+    learningRate: z.number().positive().default(2e-4),
+    lrScheduler: z
+      .enum(['linear', 'cosine', 'cosine_with_restarts', 'polynomial', 'constant', 'constant_with_warmup', 'inverse_sqrt', 'cosine_with_min_lr', 'warmup_stable_decay'])
+      .default('cosine'),
+    warmupRatio: z.number().min(0).lt(1).default(0.03),
+    perDeviceBatchSize: z.number().int().positive().default(1),
+    gradientAccumulationSteps: z.number().int().positive().default(8),
+    packing: z.boolean().default(false),
+    assistantOnlyLoss: z.boolean().default(true),
+    gradientCheckpointing: z.boolean().default(true),
+    bf16: z.union([z.literal('auto'), z.boolean()]).default('auto'),
+    seed: z.number().int().default(42),
+    saveSteps: z.number().int().positive().default(100),
+    loggingSteps: z.number().int().positive().default(10),
+    saveTotalLimit: z.number().int().positive().default(2),
+    backend: z.enum(['auto', 'trl', 'unsloth']).default('auto'),
+    /** Also save the adapter merged into the base weights. */
+    merge: z.boolean().default(false),
+    device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+    chatTemplate: z.string().min(1).optional(),
+  })
+  .strict();
+export type Training = z.infer<typeof trainingSchema>;
+
+export const generationSchema = z
+  .object({
+    maxNewTokens: z.number().int().positive().default(512),
+    temperature: z.number().min(0).default(0),
+    batchSize: z.number().int().positive().default(8),
+    backend: z.enum(['auto', 'transformers', 'vllm']).default('auto'),
+    device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+    seed: z.number().int().default(42),
+  })
+  .strict();
+export type Generation = z.infer<typeof generationSchema>;
+
+// ------------------------------------------------------------------------------------------------ evaluation
+
+export const baselineSchema = llmEndpointSchema
+  .extend({
+    /** The row label in the report (default: the model id, with "-fewshot" when shots > 0). */
+    name: slug.optional(),
+    /** Worked examples from the train split put before each test prompt (0: zero-shot). */
+    shots: z.number().int().min(0).max(32).default(0),
+  })
+  .strict();
+export type Baseline = z.infer<typeof baselineSchema>;
+
+export const evaluationSchema = z
+  .object({
+    useStemmer: z.boolean().default(true),
+    baselines: z.array(baselineSchema).max(16).default([]),
+    /** Evaluate on the first N test examples only (smoke runs). */
+    maxExamples: z.number().int().positive().optional(),
+  })
+  .strict();
+
+// ------------------------------------------------------------------------------------------------ publish
+
+export const publishGateSchema = z
+  .object({
+    minRougeLsum: z.number().min(0).max(1).optional(),
+    maxRmse: z.number().min(0).optional(),
+    minFormatCompliance: z.number().min(0).max(1).optional(),
+    /** The model must beat this baseline (by report name) on ROUGE-Lsum and, where both have ratings, on RMSE. */
+    beatBaseline: z.string().min(1).optional(),
+  })
+  .strict();
+export type PublishGate = z.infer<typeof publishGateSchema>;
+
+export const publishSchema = z
+  .object({
+    /** "namespace/name" on the Hub. */
+    repo: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected "namespace/name"'),
+    private: z.boolean().default(true),
+    weights: z.enum(['adapter', 'merged']).default('adapter'),
+    /** Write the exact files to S3 instead of the Hub. */
+    dryRun: z.boolean().default(false),
+    gate: publishGateSchema.prefault({}),
+    license: z.string().min(1).optional(),
+    /** Hub dataset ids for the card's `datasets` metadata (default: the twinflow dataset name). */
+    datasets: z.array(z.string().min(1)).optional(),
+    commitMessage: z.string().min(1).optional(),
+  })
+  .strict();
+export type Publish = z.infer<typeof publishSchema>;
+
+// ------------------------------------------------------------------------------------------------ workflow input
+
+export const trainInputSchema = z
+  .object({
+    /** The run's name: S3 keys and the report use it. */
+    name: slug,
+    dataset: z.union([datasetSpecSchema, z.object({ manifestUri: s3UriSchema }).strict()]),
+    model: z
+      .object({
+        /** Hub id, a folder on the GPU worker, or an s3:// prefix holding the model. */
+        baseModel: z.string().min(1),
+        /** The fine-tuned model's row label in the report, e.g. "llama-3.1-8b-8K". */
+        name: slug,
+      })
+      .strict(),
+    training: trainingSchema.prefault({}),
+    generation: generationSchema.prefault({}),
+    evaluation: evaluationSchema.prefault({}),
+    publish: publishSchema.optional(),
+    gpu: z
+      .object({
+        /** Default: the workers' TWINFLOW_GPU_TASK_QUEUE. */
+        taskQueue: z.string().min(1).optional(),
+        /** Sized for training: a step on a big model plus a checkpoint save must fit in it. */
+        heartbeatTimeout: duration.default('5 minutes'),
+        startToCloseTimeout: duration.default('72 hours'),
+        maximumAttempts: z.number().int().positive().max(20).default(3),
+        /** At most one progress update per this many seconds reaches the workflow (checkpoints always do). */
+        progressIntervalSeconds: z.number().positive().default(30),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+export type TrainInput = z.input<typeof trainInputSchema>;
+export type TrainConfig = z.output<typeof trainInputSchema>;
+
+// ------------------------------------------------------------------------------------------------ progress & results
+
+export interface TrainingProgress {
+  attempt: number;
+  step: number;
+  maxSteps: number;
+  epoch?: number;
+  loss?: number;
+  learningRate?: number;
+  tokensPerSecond?: number;
+  etaSeconds?: number;
+  evalLoss?: number;
+  lastCheckpointUri?: string;
+  resumedFromStep?: number | null;
+  device?: string;
+  backend?: string;
+}
+
+export type TrainStage = 'starting' | 'dataset' | 'finetune' | 'generate' | 'evaluate' | 'report' | 'publish' | 'done' | 'failed';
+
+export interface TrainProgress {
+  stage: TrainStage;
+  dataset?: { version: string; manifestUri: string; counts: DatasetRef['counts'] };
+  training?: TrainingProgress;
+  generation?: { done: number; total: number };
+  evaluations: Array<{ model: string; rougeLsum: number | null; ratingsRmse: number | null }>;
+}
+
+/** Small per-model evaluation summary (the per-example results stay in S3). */
+export interface ModelEvaluation {
+  model: string;
+  kind: 'fine-tuned' | 'baseline';
+  count: number;
+  rougeLsum: number | null;
+  ratingsRmse: number | null;
+  ratingsMae: number | null;
+  formatCompliance: number;
+  /** Examples whose ratings could be compared (RMSE/MAE are over these). */
+  ratedCount: number;
+  perKeyRmse: Record<string, number | null>;
+  predictionsUri: string;
+  resultsUri: string;
+  usage?: { requests: number; promptTokens: number; completionTokens: number; costUsd: number };
+}
+
+export interface ReportRef {
+  markdown: string;
+  reportUri: string;
+  jsonUri: string;
+  chartUri: string;
+}
+
+export interface FineTuneResult {
+  adapterUri: string;
+  mergedUri?: string;
+  metrics: { trainLoss: number; runtimeSeconds: number; trainTokens: number; globalStep: number };
+  resumedFromStep: number | null;
+  checkpoints: number;
+  attempt: number;
+}
+
+export interface PublishResult {
+  published: boolean;
+  dryRun: boolean;
+  gatePassed: boolean;
+  reasons: string[];
+  repo?: string;
+  repoUrl?: string;
+  commitOid?: string;
+  files: string[];
+  dryRunUri?: string;
+}
+
+export interface TrainResult {
+  dataset: DatasetRef;
+  fineTune: FineTuneResult;
+  evaluations: ModelEvaluation[];
+  report: ReportRef;
+  publish?: PublishResult;
+}
+
+/** Signal the fine-tune activity sends to its workflow with training progress. */
+export const TRAINING_PROGRESS_SIGNAL = 'trainingProgress';
+/** Query that returns TrainProgress. */
+export const TRAIN_PROGRESS_QUERY = 'progress';
