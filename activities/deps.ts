@@ -4,10 +4,8 @@
  */
 import { ArtifactStore } from '../lib/artifacts';
 import { type Config, loadConfig } from '../lib/config';
-import { createCachedEmbedder, type StatsEmbedder } from '../lib/embedding';
+import type { StatsEmbedder } from '../lib/embedding';
 import type { Tokenizer } from '../lib/embedding/types';
-import { loadTokenizer } from '../lib/text';
-import { createVectorStore } from '../lib/vectorstore';
 import type { VectorStore } from '../lib/vectorstore/types';
 
 export interface Deps {
@@ -32,14 +30,15 @@ export function lazy<T>(factory: () => Promise<T>): () => Promise<T> {
   };
 }
 
+// The heavy modules (ONNX runtime, LanceDB's native module) are imported on first use, not at worker start.
 export function createDeps(config: Config = loadConfig(), overrides: Partial<Deps> = {}): Deps {
-  const vectorStore = lazy(async () => createVectorStore(config));
+  const vectorStore = lazy(async () => (await import('../lib/vectorstore')).createVectorStore(config));
   return {
     config,
     artifacts: ArtifactStore.fromConfig(config),
     vectorStore,
-    cachedEmbedder: lazy(async () => createCachedEmbedder(config, await vectorStore())),
-    tokenizer: lazy(() => loadTokenizer(config.embedding.model, { modelsDir: config.embedding.modelsDir })),
+    cachedEmbedder: lazy(async () => (await import('../lib/embedding')).createCachedEmbedder(config, await vectorStore())),
+    tokenizer: lazy(async () => (await import('../lib/text')).loadTokenizer(config.embedding.model, { modelsDir: config.embedding.modelsDir })),
     ...overrides,
   };
 }

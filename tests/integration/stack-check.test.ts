@@ -1,7 +1,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { createActivities } from '../../activities';
 import { createDeps } from '../../activities/deps';
+import { createDiagnosticsActivities } from '../../activities/diagnostics';
 import { testConfig } from '../harness/stack';
 import { withWorker } from '../harness/worker';
 
@@ -10,7 +10,7 @@ describe('stackCheck workflow on a real worker', () => {
   const deps = createDeps(config);
 
   it('writes an artifact to MinIO from an activity and reads it back', async () => {
-    const result = await withWorker(config, createActivities(deps), async ({ client, taskQueue }) =>
+    const result = await withWorker(config, createDiagnosticsActivities(deps), async ({ client, taskQueue }) =>
       client.workflow.execute('stackCheck', { taskQueue, workflowId: `stack-check-${taskQueue}`, args: [{ message: 'integration' }] }),
     );
     expect(result.roundTripOk).toBe(true);
@@ -19,7 +19,7 @@ describe('stackCheck workflow on a real worker', () => {
   });
 
   it('rejects a bad input at once, naming the field, without retrying', async () => {
-    await withWorker(config, createActivities(deps), async ({ client, taskQueue }) => {
+    await withWorker(config, createDiagnosticsActivities(deps), async ({ client, taskQueue }) => {
       const err = await client.workflow
         .execute('stackCheck', { taskQueue, workflowId: `stack-check-bad-${taskQueue}`, args: [{ message: 42 }] })
         .catch((e: unknown) => e);
