@@ -1,0 +1,150 @@
+/**
+ * The local folder source: Markdown, text and HTML files under a folder, one outcome per file in location order.
+ * A symlink is followed only when it stays inside the folder (checked on its real path), and then the file counts
+ * once, under its real path; one that leads out is reported 'outside_root'.
+ */
+import type { Dirent } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { docIdFor } from '../hash';
+import type { RawDocument } from '../schemas/documents';
+import type { FolderSourceConfig } from '../schemas/sources';
+import { contentTypeOf, extensionOf, languageOf } from './file-types';
+import { pathFilter } from './path-filter';
+import { executePlan, type PlanItem } from './plan';
+import { decodeText, looksBinary } from './text-decoding';
+import { type CrawlOptions, type CrawlOutcome, type CrawlResult, report, type Source } from './types';
+import { extractHtmlMeta } from './web/html-meta';
+
+interface FolderFile extends PlanItem {
+  /** Absolute real path. */
+  abs: string;
+  /** Relative to the folder's real path, with "/" separators. */
+  rel: string;
+}
+
+export class FolderSource implements Source {
+  readonly id: string;
+
+  constructor(readonly config: FolderSourceConfig) {
+    this.id = config.id;
+  }
+
+  async *crawl(opts: CrawlOptions = {}): AsyncGenerator<CrawlOutcome> {
+    const given = path.resolve(this.config.path);
+    let root: string;
+    try {
+      root = await fs.realpath(given);
+      if (!(await fs.stat(root)).isDirectory()) throw Object.assign(new Error(`${given} is not a folder`), { code: 'ENOTDIR' });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const location = pathToFileURL(given).href;
+      const reason = e.code === 'ENOENT' ? 'not_found' : 'unreadable';
+      // Reported whatever the cursor: a retried crawl must not end quietly when the folder went away.
+      yield { ...report(location, reason, `folder ${given}: ${e.message}`), cursor: opts.resumeAfter || location };
+      return;
+    }
+    const { items, reports } = await this.walk(root, opts.signal);
+    yield* executePlan({ items, reports, concurrency: 4, process: (file) => this.readFile(root, file) }, opts);
+  }
+
+  private async walk(root: string, signal?: AbortSignal): Promise<{ items: FolderFile[]; reports: CrawlResult[] }> {
+    const filter = pathFilter(this.config.include, this.config.exclude);
+    const items: FolderFile[] = [];
+    const reports: CrawlResult[] = [];
+    const fileUrl = (abs: string, dir = false) => pathToFileURL(abs).href + (dir ? '/' : '');
+    const inside = (abs: string) => abs === root || abs.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+    const rel = (abs: string) => path.relative(root, abs).split(path.sep).join('/');
+
+    const addFile = (abs: string) => {
+      const r = rel(abs);
+      const pattern = filter.excludedBy(r);
+      if (pattern) reports.push(report(fileUrl(abs), 'excluded', `matches exclude pattern ${pattern}`));
+      else items.push({ key: fileUrl(abs), abs, rel: r });
+    };
+
+    const visit = async (dir: string): Promise<void> => {
+      signal?.throwIfAborted();
+      let entries: Dirent[];
+      try {
+        entries = await fs.readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        reports.push(report(fileUrl(dir, true), 'unreadable', (err as Error).message));
+        return;
+      }
+      for (const entry of entries) {
+        const abs = path.join(dir, entry.name);
+        const r = rel(abs);
+        if (entry.isDirectory()) {
+          const pattern = filter.excludedBy(r);
+          if (pattern) reports.push(report(fileUrl(abs, true), 'excluded', `directory matches exclude pattern ${pattern}`));
+          else await visit(abs);
+        } else if (entry.isFile()) {
+          if (filter.included(r)) addFile(abs);
+        } else if (entry.isSymbolicLink()) {
+          await visitLink(abs, r);
+        }
+      }
+    };
+
+    const visitLink = async (abs: string, r: string) => {
+      let target: string;
+      try {
+        target = await fs.realpath(abs);
+      } catch (err) {
+        if (filter.included(r)) reports.push(report(fileUrl(abs), 'unreadable', `broken symbolic link: ${(err as Error).message}`));
+        return;
+      }
+      const stat = await fs.stat(target);
+      if (!inside(target)) {
+        if (stat.isDirectory() || filter.included(r)) {
+          reports.push(report(fileUrl(abs, stat.isDirectory()), 'outside_root', `symbolic link to ${target}, outside ${root}`));
+        }
+        return;
+      }
+      // Inside the folder: a linked folder is walked anyway under its real path (and following it could loop); a
+      // linked file counts once, under its real path.
+      if (stat.isFile() && filter.included(r)) addFile(target);
+    };
+
+    await visit(root);
+    return { items, reports };
+  }
+
+  private async readFile(root: string, file: FolderFile): Promise<CrawlResult> {
+    const { maxFileBytes } = this.config;
+    let bytes: Uint8Array;
+    try {
+      const stat = await fs.stat(file.abs);
+      if (stat.size > maxFileBytes) return report(file.key, 'too_large', `${stat.size} bytes is over maxFileBytes=${maxFileBytes}`);
+      if (extensionOf(file.rel) === 'pdf') return report(file.key, 'unsupported', 'PDF text extraction is not supported');
+      bytes = await fs.readFile(file.abs);
+    } catch (err) {
+      return report(file.key, 'unreadable', (err as Error).message);
+    }
+    if (looksBinary(bytes)) return report(file.key, 'binary', 'contains NUL bytes');
+    const contentType = contentTypeOf(file.rel);
+    const isHtml = contentType === 'text/html';
+    const decoded = decodeText(bytes, { sniffDeclaration: isHtml });
+    const doc: RawDocument = {
+      docId: docIdFor(file.key),
+      sourceId: this.id,
+      sourceType: 'folder',
+      location: file.key,
+      path: file.abs,
+      contentType,
+      body: decoded.text,
+      metadata: { root, relativePath: file.rel, bytes: bytes.byteLength, encoding: decoded.encoding },
+    };
+    const language = languageOf(file.rel);
+    if (language && !['markdown', 'text', 'html', 'restructuredtext'].includes(language)) doc.language = language;
+    if (isHtml) {
+      const meta = extractHtmlMeta(decoded.text);
+      if (meta.title) doc.title = meta.title;
+      if (meta.author) doc.author = meta.author;
+      if (meta.publishedAt) doc.publishedAt = meta.publishedAt;
+    }
+    return { kind: 'document', doc };
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * A polite HTTP client for crawling: per-host concurrency and request rate, robots.txt, manual redirects with a limit
+ * and loop detection, retries with backoff on 429/5xx/network errors (honouring Retry-After), a timeout per request
+ * and a body size limit enforced while streaming. Failures come back as values with a CrawlReason, never as throws;
+ * only the caller's abort signal throws.
+ */
+import pLimit, { type LimitFunction } from 'p-limit';
+import robotsParser from 'robots-parser';
+import type { RetrySettings } from '../../schemas/sources';
+import { sleep as defaultSleep } from '../sleep';
+import { charsetOf, decodeText, mimeOf } from '../text-decoding';
+import type { CrawlReason } from '../types';
+import { isRetryableStatus, parseRetryAfter, retryDelayMs } from './retry-policy';
+
+export interface FetcherSettings {
+  userAgent: string;
+  timeoutMs: number;
+  maxBytes: number;
+  maxRedirects: number;
+  perHostConcurrency: number;
+  perHostRps: number;
+  respectRobots: boolean;
+  retry: RetrySettings;
+}
+
+export interface FetcherDeps {
+  fetch?: typeof fetch;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+  now?: () => number;
+}
+
+export interface FetchSuccess {
+  ok: true;
+  /** The URL finally answered, after redirects. */
+  url: string;
+  status: number;
+  /** Media type, lower-cased, without parameters ("" when the server sent none). */
+  mime: string;
+  charset?: string;
+  bytes: Uint8Array;
+  /** URLs redirected through, in order (empty without redirects). */
+  redirects: string[];
+  headers: Headers;
+}
+
+export interface FetchFailure {
+  ok: false;
+  url: string;
+  reason: CrawlReason;
+  detail: string;
+  status?: number;
+}
+
+export type FetchResult = FetchSuccess | FetchFailure;
+
+export interface GetOptions {
+  signal?: AbortSignal;
+  /** Which media types to download; others are answered 'non_html' without reading the body. Default: all. */
+  accept?: (mime: string) => boolean;
+  /** Check robots.txt (default: the fetcher's respectRobots). */
+  robots?: boolean;
+  maxBytes?: number;
+  /** Sent as the Accept header. */
+  acceptHeader?: string;
+}
+
+/** One request, no redirect following. */
+type Hop =
+  | { t: 'redirect'; status: number; location: string | null }
+  | { t: 'body'; status: number; headers: Headers; mime: string; bytes: Uint8Array }
+  | { t: 'rejected'; status: number; mime: string }
+  | { t: 'status'; status: number; headers: Headers }
+  | { t: 'error'; reason: 'timeout' | 'network_error' | 'too_large'; detail: string };
+
+interface HostState {
+  limit: LimitFunction;
+  /** Earliest time the next request may start. */
+  nextAt: number;
+  intervalMs: number;
+}
+
+type RobotsRules = { isAllowed(url: string, ua?: string): boolean | undefined; getCrawlDelay(ua?: string): number | undefined };
+type RobotsVerdict = { rules: RobotsRules } | { all: 'allow' } | { all: 'disallow'; why: string };
+
+const ROBOTS_MAX_BYTES = 512 * 1024;
+const MAX_CRAWL_DELAY_MS = 60_000;
+
+export class HttpFetcher {
+  private readonly hosts = new Map<string, HostState>();
+  private readonly robots = new Map<string, Promise<RobotsVerdict>>();
+  private readonly fetchImpl: typeof fetch;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly random: () => number;
+  private readonly now: () => number;
+  /** The product token robots.txt groups are matched against ("twinflow" in "twinflow/0.1 (+...)"). */
+  private readonly robotsAgent: string;
+
+  constructor(
+    readonly settings: FetcherSettings,
+    deps: FetcherDeps = {},
+  ) {
+    this.fetchImpl = deps.fetch ?? fetch;
+    this.sleep = deps.sleep ?? defaultSleep;
+    this.random = deps.random ?? Math.random;
+    this.now = deps.now ?? Date.now;
+    this.robotsAgent = settings.userAgent.split(/[/\s]/)[0] || settings.userAgent;
+  }
+
+  /** GET with redirects, robots.txt and retries. */
+  async get(url: string, opts: GetOptions = {}): Promise<FetchResult> {
+    const checkRobots = opts.robots ?? this.settings.respectRobots;
+    const chain: string[] = [];
+    let current: URL;
+    try {
+      current = new URL(url);
+      current.hash = '';
+    } catch {
+      return { ok: false, url, reason: 'invalid_url', detail: `not a URL: ${url}` };
+    }
+    for (;;) {
+      if (current.protocol !== 'http:' && current.protocol !== 'https:') {
+        return { ok: false, url: current.href, reason: 'invalid_url', detail: `not an http(s) URL: ${current.href}` };
+      }
+      chain.push(current.href);
+      if (checkRobots) {
+        const denied = await this.robotsDenial(current, opts.signal);
+        if (denied) return { ok: false, url: current.href, reason: 'robots_disallowed', detail: denied };
+      }
+      const hop = await this.withRetries(current, opts);
+      switch (hop.t) {
+        case 'redirect': {
+          if (!hop.location) return { ok: false, url: current.href, reason: 'http_error', status: hop.status, detail: `HTTP ${hop.status} without a Location header` };
+          let next: URL;
+          try {
+            next = new URL(hop.location, current);
+            next.hash = '';
+          } catch {
+            return { ok: false, url: current.href, reason: 'http_error', status: hop.status, detail: `HTTP ${hop.status} to an invalid Location: ${hop.location}` };
+          }
+          if (chain.includes(next.href)) {
+            return { ok: false, url: chain[0]!, reason: 'redirect_loop', status: hop.status, detail: `redirect loop: ${[...chain, next.href].join(' -> ')}` };
+          }
+          if (chain.length > this.settings.maxRedirects) {
+            return { ok: false, url: chain[0]!, reason: 'too_many_redirects', status: hop.status, detail: `more than ${this.settings.maxRedirects} redirects: ${[...chain, next.href].join(' -> ')}` };
+          }
+          current = next;
+          continue;
+        }
+        case 'body':
+          return {
+            ok: true,
+            url: current.href,
+            status: hop.status,
+            mime: hop.mime,
+            charset: charsetOf(hop.headers.get('content-type')),
+            bytes: hop.bytes,
+            redirects: chain.slice(0, -1),
+            headers: hop.headers,
+          };
+        case 'rejected':
+          return { ok: false, url: current.href, reason: 'non_html', status: hop.status, detail: `content type ${hop.mime || '(none)'} is not a document type` };
+        case 'status': {
+          const reason: CrawlReason = hop.status === 404 || hop.status === 410 ? 'not_found' : 'http_error';
+          const retried = isRetryableStatus(hop.status) ? ` after ${this.settings.retry.attempts} attempts` : '';
+          return { ok: false, url: current.href, reason, status: hop.status, detail: `HTTP ${hop.status}${retried}` };
+        }
+        case 'error':
+          return { ok: false, url: current.href, reason: hop.reason, detail: hop.detail };
+      }
+    }
+  }
+
+  private async withRetries(url: URL, opts: GetOptions): Promise<Hop> {
+    const { attempts } = this.settings.retry;
+    for (let attempt = 1; ; attempt++) {
+      const hop = await this.hostState(url.host).limit(() => this.hop(url, opts));
+      const retryable = (hop.t === 'status' && isRetryableStatus(hop.status)) || (hop.t === 'error' && hop.reason === 'network_error');
+      if (!retryable || attempt >= attempts) return hop;
+      const retryAfter = hop.t === 'status' && (hop.status === 429 || hop.status === 503) ? parseRetryAfter(hop.headers.get('retry-after'), this.now()) : undefined;
+      await this.sleep(retryDelayMs(attempt, this.settings.retry, retryAfter, this.random), opts.signal);
+    }
+  }
+
+  /** One request under the host's concurrency slot, after its rate-limit slot. */
+  private async hop(url: URL, opts: GetOptions): Promise<Hop> {
+    await this.waitForRateSlot(url.host, opts.signal);
+    const maxBytes = opts.maxBytes ?? this.settings.maxBytes;
+    const timeout = AbortSignal.timeout(this.settings.timeoutMs);
+    const local = new AbortController(); // to drop the connection when the body is too large
+    const signal = AbortSignal.any([timeout, local.signal, ...(opts.signal ? [opts.signal] : [])]);
+    try {
+      const res = await this.fetchImpl(url, {
+        redirect: 'manual',
+        signal,
+        headers: {
+          'user-agent': this.settings.userAgent,
+          accept: opts.acceptHeader ?? 'text/html,application/xhtml+xml,text/markdown;q=0.9,text/plain;q=0.8,*/*;q=0.5',
+        },
+      });
+      const discard = () => void res.body?.cancel().catch(() => undefined);
+      if (res.status >= 300 && res.status < 400 && res.status !== 304) {
+        discard();
+        return { t: 'redirect', status: res.status, location: res.headers.get('location') };
+      }
+      if (res.status < 200 || res.status >= 300) {
+        discard();
+        return { t: 'status', status: res.status, headers: res.headers };
+      }
+      const mime = mimeOf(res.headers.get('content-type'));
+      if (opts.accept && !opts.accept(mime)) {
+        discard();
+        return { t: 'rejected', status: res.status, mime };
+      }
+      const declared = Number(res.headers.get('content-length'));
+      if (Number.isFinite(declared) && declared > maxBytes) {
+        local.abort();
+        return { t: 'error', reason: 'too_large', detail: `Content-Length ${declared} bytes is over the limit of ${maxBytes}` };
+      }
+      const bytes = await readLimited(res, maxBytes);
+      if (!bytes) {
+        local.abort();
+        return { t: 'error', reason: 'too_large', detail: `body is over the limit of ${maxBytes} bytes (stopped reading)` };
+      }
+      return { t: 'body', status: res.status, headers: res.headers, mime, bytes };
+    } catch (err) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      if (timeout.aborted) return { t: 'error', reason: 'timeout', detail: `no complete response within ${this.settings.timeoutMs} ms` };
+      return { t: 'error', reason: 'network_error', detail: describeNetworkError(err) };
+    }
+  }
+
+  private hostState(host: string): HostState {
+    let state = this.hosts.get(host);
+    if (!state) {
+      state = { limit: pLimit(this.settings.perHostConcurrency), nextAt: 0, intervalMs: 1000 / this.settings.perHostRps };
+      this.hosts.set(host, state);
+    }
+    return state;
+  }
+
+  /** Spaces request starts on a host at least intervalMs apart (reserving the slot before waiting for it). */
+  private async waitForRateSlot(host: string, signal?: AbortSignal): Promise<void> {
+    const state = this.hostState(host);
+    const now = this.now();
+    const at = Math.max(now, state.nextAt);
+    state.nextAt = at + state.intervalMs;
+    await this.sleep(at - now, signal);
+  }
+
+  /** Why robots.txt forbids this URL, or undefined when it is allowed. */
+  private async robotsDenial(url: URL, signal?: AbortSignal): Promise<string | undefined> {
+    let verdict = this.robots.get(url.origin);
+    if (!verdict) {
+      verdict = this.loadRobots(url, signal);
+      this.robots.set(url.origin, verdict);
+      // A failed load (e.g. the crawl was aborted) must not be cached for a later call.
+      verdict.catch(() => this.robots.delete(url.origin));
+    }
+    const v = await verdict;
+    if ('all' in v) return v.all === 'disallow' ? v.why : undefined;
+    return v.rules.isAllowed(url.href, this.robotsAgent) === false ? `disallowed by ${url.origin}/robots.txt` : undefined;
+  }
+
+  private async loadRobots(url: URL, signal?: AbortSignal): Promise<RobotsVerdict> {
+    const robotsUrl = `${url.origin}/robots.txt`;
+    const res = await this.get(robotsUrl, { signal, robots: false, maxBytes: ROBOTS_MAX_BYTES, acceptHeader: 'text/plain,*/*;q=0.5' });
+    if (res.ok) {
+      const rules = robotsParser(robotsUrl, decodeText(res.bytes, { headerCharset: res.charset, sniffDeclaration: false }).text) as RobotsRules;
+      const delay = rules.getCrawlDelay(this.robotsAgent);
+      if (delay && delay > 0) {
+        const state = this.hostState(url.host);
+        state.intervalMs = Math.max(state.intervalMs, Math.min(delay * 1000, MAX_CRAWL_DELAY_MS));
+      }
+      return { rules };
+    }
+    // RFC 9309: a robots.txt that is absent (4xx) allows everything; one that cannot be reached (5xx, network)
+    // means the crawler must assume everything is disallowed.
+    if (res.status !== undefined && res.status >= 400 && res.status < 500) return { all: 'allow' };
+    if (res.reason === 'too_large') return { all: 'allow' };
+    return { all: 'disallow', why: `${robotsUrl} could not be read (${res.detail}); RFC 9309 says to assume crawling is disallowed` };
+  }
+}
+
+/** The body, or undefined as soon as it grows past maxBytes (the rest is never read). */
+async function readLimited(res: Response, maxBytes: number): Promise<Uint8Array | undefined> {
+  if (!res.body) return new Uint8Array();
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
+
+function describeNetworkError(err: unknown): string {
+  const e = err as { message?: string; cause?: { code?: string; message?: string } };
+  const cause = e?.cause?.code ?? e?.cause?.message;
+  return cause ? `${e.message ?? 'request failed'} (${cause})` : (e?.message ?? String(err));
+}
