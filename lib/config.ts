@@ -70,6 +70,22 @@ const envSchema = z.object({
   LLM_MODEL: nonEmpty.default('gpt-4o-mini'),
   LLM_API_KEY: z.string().optional(),
 
+  // Retrieval (rag/): defaults for search and ask, the re-ranker, and the HTTP API of `twinflow serve`.
+  RAG_COLLECTIONS: z
+    .string()
+    .regex(/^\s*[^,\s]+(\s*,\s*[^,\s]+)*\s*$/, 'expected collection names separated by commas')
+    .default('twinflow'),
+  RAG_CONTEXT_TOKENS: positiveInt.default(2000),
+  RAG_ROUTES: nonEmpty.optional(),
+  RAG_TOKENIZER: nonEmpty.optional(),
+  RERANKER_MODEL: nonEmpty.optional(),
+  RERANKER_URL: url.optional(),
+  RERANKER_API: z.enum(['tei', 'cohere'], { error: 'expected tei or cohere' }).optional(),
+  RERANKER_API_KEY: z.string().optional(),
+  TWINFLOW_API_HOST: nonEmpty.default('127.0.0.1'),
+  TWINFLOW_API_PORT: port.default(8000),
+  TWINFLOW_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+
   HF_TOKEN: z.string().optional(),
   HF_HUB_URL: url.default('https://huggingface.co'),
 });
@@ -114,6 +130,15 @@ export interface Config {
     batchSize: number;
   };
   llm: { baseUrl?: string; model: string; apiKey?: string };
+  rag: {
+    collections: string[];
+    contextTokens: number;
+    routesFile?: string;
+    /** The generator's tokenizer (folder or hub id) for the context budget; default: the embedding model's. */
+    tokenizer?: string;
+    reranker: { model?: string; url?: string; api?: 'tei' | 'cohere'; apiKey?: string };
+  };
+  api: { host: string; port: number; token?: string };
   hf: { token?: string; hubUrl: string };
 }
 
@@ -186,6 +211,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       batchSize: e.EMBEDDING_BATCH_SIZE,
     },
     llm: { baseUrl: e.LLM_BASE_URL, model: e.LLM_MODEL, apiKey: e.LLM_API_KEY },
+    rag: {
+      collections: e.RAG_COLLECTIONS.split(',').map((c) => c.trim()),
+      contextTokens: e.RAG_CONTEXT_TOKENS,
+      routesFile: e.RAG_ROUTES,
+      tokenizer: e.RAG_TOKENIZER,
+      reranker: { model: e.RERANKER_MODEL, url: e.RERANKER_URL, api: e.RERANKER_API, apiKey: e.RERANKER_API_KEY },
+    },
+    api: { host: e.TWINFLOW_API_HOST, port: e.TWINFLOW_API_PORT, token: e.TWINFLOW_API_TOKEN },
     hf: { token: e.HF_TOKEN, hubUrl: e.HF_HUB_URL },
   };
 }

@@ -1,0 +1,159 @@
+/**
+ * The HTTP API over a Rag (hono): POST /v1/search, POST /v1/ask (SSE or NDJSON stream, or one JSON object),
+ * GET /openapi.json, GET /healthz. Request bodies are validated with the zod request schemas; a bad one gets a 400
+ * whose message names the field. With a token configured (TWINFLOW_API_TOKEN), /v1/* needs `Authorization: Bearer`.
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import { Hono, type Context } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
+import { bodyLimit } from 'hono/body-limit';
+import { streamSSE, stream as streamRaw } from 'hono/streaming';
+import type { AddressInfo } from 'node:net';
+import type { z } from 'zod';
+import { InputValidationError } from '../lib/schemas/validate';
+import { openApiDocument } from './openapi';
+import { askRequestSchema, OptionUnavailableError, searchRequestSchema } from './options';
+import type { AskEvent, Rag } from './rag';
+import { CollectionNotFoundError } from './retrieve';
+
+export interface ApiOptions {
+  /** Bearer token required on /v1/*; undefined = no auth. */
+  token?: string;
+  /** Version reported in the OpenAPI document. */
+  version?: string;
+  /** Largest request body accepted (default 1 MB). */
+  maxBodyBytes?: number;
+  log?: (line: string) => void;
+}
+
+interface Issue {
+  path: string;
+  message: string;
+}
+
+function issuesOf(error: z.ZodError): Issue[] {
+  return error.issues.map((i) => ({ path: i.path.length ? i.path.join('.') : '(body)', message: i.message }));
+}
+
+function badRequest(c: Context, issues: Issue[]) {
+  return c.json({ error: `invalid request: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues }, 400);
+}
+
+/** Maps errors to status codes: bad input 400, unknown collection 404, the rest 500 (message kept, no stack). */
+function errorStatus(err: unknown): 400 | 404 | 500 {
+  if (err instanceof InputValidationError || err instanceof OptionUnavailableError) return 400;
+  if (err instanceof CollectionNotFoundError) return 404;
+  return 500;
+}
+
+async function readJson(c: Context): Promise<{ ok: true; body: unknown } | { ok: false; issue: Issue }> {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/(.+\+)?json\b/i.test(type)) return { ok: false, issue: { path: '(body)', message: `expected Content-Type: application/json, got ${JSON.stringify(type || 'none')}` } };
+  try {
+    return { ok: true, body: await c.req.json() };
+  } catch (err) {
+    return { ok: false, issue: { path: '(body)', message: `not valid JSON: ${(err as Error).message}` } };
+  }
+}
+
+export function createApi(rag: Rag, opts: ApiOptions = {}): Hono {
+  const app = new Hono();
+  const log = opts.log ?? (() => {});
+
+  app.onError((err, c) => {
+    const status = errorStatus(err);
+    if (status === 500) log(`error: ${(err as Error).stack ?? String(err)}`);
+    return c.json({ error: (err as Error).message }, status);
+  });
+  app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
+
+  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.get('/openapi.json', (c) => c.json(openApiDocument({ auth: opts.token !== undefined, version: opts.version ?? '0.1.0', serverUrl: new URL(c.req.url).origin })));
+
+  const limit = bodyLimit({ maxSize: opts.maxBodyBytes ?? 1024 * 1024, onError: (c) => c.json({ error: 'request body too large' }, 413) });
+  if (opts.token !== undefined) app.use('/v1/*', bearerAuth({ token: opts.token, noAuthenticationHeader: { message: { error: 'missing bearer token' } }, invalidToken: { message: { error: 'invalid bearer token' } }, invalidAuthenticationHeader: { message: { error: 'malformed Authorization header' } } }));
+  app.use('/v1/*', limit);
+
+  app.post('/v1/search', async (c) => {
+    const read = await readJson(c);
+    if (!read.ok) return badRequest(c, [read.issue]);
+    const parsed = searchRequestSchema.safeParse(read.body);
+    if (!parsed.success) return badRequest(c, issuesOf(parsed.error));
+    const res = await rag.search(parsed.data, c.req.raw.signal);
+    return c.json(res);
+  });
+
+  app.post('/v1/ask', async (c) => {
+    const read = await readJson(c);
+    if (!read.ok) return badRequest(c, [read.issue]);
+    const parsed = askRequestSchema.safeParse(read.body);
+    if (!parsed.success) return badRequest(c, issuesOf(parsed.error));
+    const { stream = true, ...req } = parsed.data;
+    const signal = c.req.raw.signal;
+    if (!stream) return c.json(await rag.ask(req, signal));
+
+    // Start the work before answering, so that bad options and a missing collection still get their 4xx status
+    // instead of an error event inside a 200 stream.
+    const events = rag.askStream(req, signal);
+    const first = await events.next();
+    const rest = async function* (): AsyncGenerator<AskEvent> {
+      if (first.done) return;
+      yield first.value;
+      for (;;) {
+        const n = await events.next();
+        if (n.done) return;
+        yield n.value;
+      }
+    };
+    const payload = (ev: AskEvent) => (ev.type === 'done' ? ev.result : ev.type === 'delta' ? { text: ev.text } : { sources: ev.sources, retrieval: ev.retrieval, compression: ev.compression });
+
+    if (/application\/x-ndjson/i.test(c.req.header('accept') ?? '')) {
+      c.header('content-type', 'application/x-ndjson; charset=utf-8');
+      return streamRaw(c, async (s) => {
+        try {
+          for await (const ev of rest()) await s.write(`${JSON.stringify(ev.type === 'done' ? { type: 'done', result: ev.result } : { type: ev.type, ...payload(ev) })}\n`);
+        } catch (err) {
+          log(`ask stream failed: ${(err as Error).message}`);
+          await s.write(`${JSON.stringify({ type: 'error', error: (err as Error).message })}\n`);
+        }
+      });
+    }
+    return streamSSE(c, async (s) => {
+      try {
+        for await (const ev of rest()) await s.writeSSE({ event: ev.type, data: JSON.stringify(payload(ev)) });
+      } catch (err) {
+        log(`ask stream failed: ${(err as Error).message}`);
+        await s.writeSSE({ event: 'error', data: JSON.stringify({ error: (err as Error).message }) });
+      }
+    });
+  });
+
+  return app;
+}
+
+export interface RunningApi {
+  url: string;
+  server: ServerType;
+  close(): Promise<void>;
+}
+
+/** Serves the API on host:port (port 0 = any free port). */
+export async function startApi(rag: Rag, opts: ApiOptions & { host?: string; port?: number } = {}): Promise<RunningApi> {
+  const app = createApi(rag, opts);
+  const host = opts.host ?? '127.0.0.1';
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, hostname: host, port: opts.port ?? 8000 }, (info: AddressInfo) => {
+      const shownHost = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+      resolve({
+        url: `http://${shownHost}:${info.port}`,
+        server,
+        close: () =>
+          new Promise<void>((res, rej) => {
+            if ('closeAllConnections' in server) server.closeAllConnections();
+            server.close((err) => (err ? rej(err) : res()));
+          }),
+      });
+    });
+    server.once('error', reject);
+  });
+}
