@@ -1,0 +1,107 @@
+/** The embedded LanceDB store: the shared contract, plus what is LanceDB's own (FTS freshness, concurrent writes). */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../../lib/config';
+import { LanceDBStore } from '../../../lib/vectorstore/lancedb';
+import { makePoint, vec } from '../../contract/points';
+import { runVectorStoreContract } from '../../contract/vectorstore.contract';
+
+const execFileAsync = promisify(execFile);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = mkdtempSync(path.join(tmpdir(), 'twinflow-lancedb-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+runVectorStoreContract('lancedb', () => new LanceDBStore({ uri: path.join(root, 'contract') }), { scrollPageSize: 10 });
+
+describe('LanceDBStore specifics', () => {
+  it('finds rows in full-text search right after each write, before and after the index is optimised', async () => {
+    const store = new LanceDBStore({ uri: path.join(root, 'fts'), optimizeEveryWrites: 1_000 });
+    await store.ensureCollection('fts', { dimension: 8, distance: 'cosine' });
+    const first = makePoint({ docId: 'a', text: 'the marmoset sleeps' });
+    await store.upsert('fts', [first]);
+    expect((await store.keywordSearch('fts', { query: 'marmoset', limit: 5 })).map((h) => h.id)).toEqual([first.id]);
+    await store.optimize('fts'); // folds the row into the FTS index
+    const second = makePoint({ docId: 'b', text: 'a marmoset wakes' });
+    await store.upsert('fts', [second]);
+    expect((await store.keywordSearch('fts', { query: 'marmoset', limit: 5 })).map((h) => h.id).sort()).toEqual([first.id, second.id].sort());
+    // An updated text replaces the indexed one: the old word no longer finds the point.
+    await store.upsert('fts', [{ ...first, text: 'the capybara sleeps' }]);
+    expect((await store.keywordSearch('fts', { query: 'marmoset', limit: 5 })).map((h) => h.id)).toEqual([second.id]);
+    expect((await store.keywordSearch('fts', { query: 'capybara', limit: 5 })).map((h) => h.id)).toEqual([first.id]);
+    await store.close();
+  });
+
+  it('optimises on its own every N writes and builds scalar indexes once a table is big enough', async () => {
+    const store = new LanceDBStore({ uri: path.join(root, 'auto'), optimizeEveryWrites: 2, scalarIndexMinRows: 3 });
+    await store.ensureCollection('auto', { dimension: 8, distance: 'cosine' });
+    for (let i = 0; i < 4; i++) await store.upsert('auto', [makePoint({ docId: `d${i}`, text: `zebra number ${i}`, payload: { tags: ['t'] } })]);
+    const lancedb = await import('@lancedb/lancedb');
+    const table = await (await lancedb.connect(path.join(root, 'auto'))).openTable('auto');
+    const indices = await table.listIndices();
+    expect(indices.map((i) => i.columns[0]).sort()).toEqual(expect.arrayContaining(['docId', 'publishedTs', 'tags', 'text']));
+    expect((await table.indexStats('text_idx'))?.numUnindexedRows).toBe(0);
+    // Filters still answer exactly through the indexes.
+    expect(await store.count('auto', { must: [{ field: 'docId', eq: 'd2' }] })).toBe(1);
+    expect(await store.count('auto', { must: [{ field: 'tags', eq: 't' }] })).toBe(4);
+    expect((await store.keywordSearch('auto', { query: 'zebra', limit: 10 })).length).toBe(4);
+    await store.close();
+  });
+
+  it('keeps one row per id when upserts of the same ids race in one process and across processes', async () => {
+    const uri = path.join(root, 'concurrent');
+    const store = new LanceDBStore({ uri });
+    await store.ensureCollection('c', { dimension: 8, distance: 'cosine' });
+    const batch = (k: number) => Array.from({ length: 10 }, (_, i) => makePoint({ docId: 'shared', chunkIndex: i, vector: vec(i + k), text: `parent version ${k}` }));
+    // Another process (its own mutex, its own LanceDB handle) writes the same ids while this one does. Without
+    // the primary-key marker on `id`, racing merge-inserts left duplicate rows here.
+    const other = execFileAsync(process.execPath, ['--import', 'tsx', path.join(here, 'upsert-child.ts'), uri, 'c', 'child'], { cwd: PROJECT_ROOT });
+    const [child] = await Promise.all([other, ...Array.from({ length: 6 }, (_, k) => store.upsert('c', batch(k)))]);
+    expect(child.stdout.trim()).toBe('done');
+    expect(await store.count('c')).toBe(10);
+    const ids = [];
+    for await (const p of store.scroll('c')) ids.push(p.id);
+    expect(new Set(ids).size).toBe(10);
+    await store.close();
+  }, 60_000);
+
+  it("fuses hybrid results exactly like LanceDB's own hybrid query (whose RRF ranks count from 0)", async () => {
+    const uri = path.join(root, 'hybrid');
+    const store = new LanceDBStore({ uri });
+    await store.ensureCollection('h', { dimension: 8, distance: 'cosine' });
+    const words = ['river', 'stone', 'river stone', 'forest', 'river forest stone', 'meadow'];
+    await store.upsert('h', words.map((w, i) => makePoint({ docId: `d${i}`, vector: vec(1, (i + 2) % 8, i + 0.5), text: `a ${w} here` })));
+    const ours = await store.hybridSearch('h', { vector: vec(1), query: 'river stone', limit: 6, candidates: 6 });
+    const lancedb = await import('@lancedb/lancedb');
+    const table = await (await lancedb.connect(uri)).openTable('h');
+    const native = await table
+      .query()
+      .nearestTo(vec(1))
+      .distanceType('cosine')
+      .fullTextSearch('river stone', { columns: 'text' })
+      // 1/(60 + rank counted from 1) = 1/(61 + rank counted from 0)
+      .rerank(await lancedb.rerankers.RRFReranker.create(61))
+      .limit(6)
+      .toArray();
+    const nativeScores = Object.fromEntries(native.map((r) => [r.id as string, r._relevance_score as number]));
+    expect(ours.length).toBe(native.length);
+    for (const hit of ours) expect(hit.score).toBeCloseTo(nativeScores[hit.id]!, 6);
+    expect(ours.map((h) => h.id)).toEqual([...native].sort((x, y) => y._relevance_score - x._relevance_score).map((r) => r.id));
+    await store.close();
+  });
+
+  it('a write from one store is visible to another store at once (another worker process reads the same folder)', async () => {
+    const uri = path.join(root, 'visibility');
+    const writer = new LanceDBStore({ uri });
+    const reader = new LanceDBStore({ uri });
+    await writer.ensureCollection('v', { dimension: 8, distance: 'cosine' });
+    expect(await reader.count('v')).toBe(0);
+    await writer.upsert('v', [makePoint({ docId: 'seen' })]);
+    expect(await reader.count('v')).toBe(1);
+    await Promise.all([writer.close(), reader.close()]);
+  });
+});
