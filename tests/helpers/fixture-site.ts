@@ -40,7 +40,8 @@ export interface FixturePage {
   file: string;
 }
 
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+/** May return a promise; its value is ignored (so `(q, res) => res.writeHead(200).end(body)` works). */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
 
 export interface FixtureSiteOptions {
   /** Default: shared/fixtures/web-pages beside the repository. */
