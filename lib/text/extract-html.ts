@@ -1,0 +1,108 @@
+/**
+ * Main-content extraction from a web page: Mozilla's Readability (Firefox's reader view) running on linkedom, then
+ * HTML → Markdown. Readability drops navigation, sidebars, comments, share bars, cookie banners and ads by scoring
+ * the page's blocks; what is left is the article a reader sees.
+ *
+ * linkedom has no notion of the page's address, so the document is given the page URL and its <base> explicitly:
+ * Readability then rewrites every link and image to an absolute URL the way a browser resolves them.
+ */
+import { Readability } from '@mozilla/readability';
+import { parseHTML } from 'linkedom';
+import type { DomDocument, DomElement } from './dom';
+import { htmlToMarkdown } from './html-to-markdown';
+import { readPageMetadata, tidy, type PageMetadata } from './html-metadata';
+
+export interface HtmlExtraction {
+  /** Markdown of the main content, not yet normalised. */
+  markdown: string;
+  metadata: PageMetadata;
+  /** False when Readability found no article and the whole <body> was converted instead. */
+  readerView: boolean;
+}
+
+function resolveUrl(href: string | undefined, base: string | undefined): string | undefined {
+  if (!href) return base;
+  try {
+    return new URL(href, base).href;
+  } catch {
+    return base;
+  }
+}
+
+/**
+ * Gives the document its address: documentURI is the page, baseURI the page resolved against <base href>.
+ * Readability reads both to make links absolute (and to leave in-page #fragment links alone).
+ */
+function setDocumentAddress(doc: DomDocument, pageUrl: string | undefined): void {
+  const baseHref = doc.querySelector('base[href]')?.getAttribute('href')?.trim();
+  const baseUri = resolveUrl(baseHref, pageUrl);
+  Object.defineProperty(doc, 'documentURI', { value: pageUrl, configurable: true });
+  Object.defineProperty(doc, 'baseURI', { value: baseUri, configurable: true });
+}
+
+const CELL_BLOCKS = 'ul, ol, h1, h2, h3, h4, h5, h6, hr, blockquote, pre';
+
+/**
+ * GFM table cells hold inline content only; the table plugin keeps any table whose cells hold lists, headings,
+ * rules, quotes or code blocks as raw HTML. Data tables (no nested tables) get those blocks flattened into inline
+ * content instead (list items separated by <br>, headings as bold), so they still become Markdown tables. Layout
+ * tables (tables of tables) are left alone: the plugin renders their cells as ordinary blocks.
+ */
+function flattenTableCells(root: DomElement, doc: DomDocument): void {
+  for (const table of Array.from(root.querySelectorAll('table'))) {
+    if (table.querySelector('table')) continue;
+    // Innermost first, so a nested list is flattened before the list that holds it.
+    const blocks = Array.from(table.querySelectorAll(CELL_BLOCKS)).reverse();
+    for (const block of blocks) {
+      const tag = block.tagName.toUpperCase();
+      if (tag === 'HR') {
+        block.remove();
+      } else if (tag === 'UL' || tag === 'OL') {
+        const span = doc.createElement('span');
+        const items = Array.from(block.childNodes).filter((n) => n.nodeName === 'LI') as DomElement[];
+        items.forEach((li, i) => {
+          if (i > 0) span.appendChild(doc.createElement('br'));
+          span.appendChild(doc.createTextNode(tag === 'OL' ? `${i + 1}. ` : '• '));
+          for (const child of Array.from(li.childNodes)) span.appendChild(child);
+        });
+        block.replaceWith(span);
+      } else if (tag === 'PRE') {
+        const code = doc.createElement('code');
+        code.textContent = (block.textContent ?? '').replace(/\s*\n\s*/g, ' ').trim();
+        block.replaceWith(code);
+      } else {
+        const wrapper = doc.createElement(tag === 'BLOCKQUOTE' ? 'span' : 'strong');
+        for (const child of Array.from(block.childNodes)) wrapper.appendChild(child);
+        block.replaceWith(wrapper);
+      }
+    }
+  }
+}
+
+export function extractHtml(html: string, pageUrl?: string): HtmlExtraction {
+  const { document } = parseHTML(html) as unknown as { document: DomDocument };
+  // Meta tags and JSON-LD first: Readability removes the <script> elements that hold JSON-LD.
+  const pageMeta = readPageMetadata(document);
+  setDocumentAddress(document, pageUrl);
+
+  const reader = new Readability<DomElement>(document as never, {
+    // Classes carry the code blocks' languages (class="language-ts"); Readability would strip them.
+    keepClasses: true,
+    serializer: (node) => node as unknown as DomElement,
+  });
+  const article = reader.parse();
+  const content = article?.content ?? document.body;
+  if (content) flattenTableCells(content, document);
+  const markdown = content ? htmlToMarkdown(content.innerHTML) : '';
+
+  const metadata: PageMetadata = {
+    title: tidy(article?.title) ?? pageMeta.title,
+    author: tidy(article?.byline) ?? pageMeta.author,
+    publishedAt: tidy(article?.publishedTime) ?? pageMeta.publishedAt,
+    modifiedAt: pageMeta.modifiedAt,
+    language: tidy(article?.lang) ?? pageMeta.language,
+    siteName: tidy(article?.siteName) ?? pageMeta.siteName,
+    description: tidy(article?.excerpt) ?? pageMeta.description,
+  };
+  return { markdown, metadata, readerView: !!article };
+}
