@@ -98,3 +98,15 @@ def test_4bit_without_cuda_is_a_clear_config_error(tmp_path: Path, tiny_model: P
     assert res.returncode == 2, res.stderr[-2000:]
     err = res.one("error")
     assert err["type"] == "config" and "quantization" in err["message"] and "CUDA" in err["message"]
+
+
+def test_4bit_on_auto_device_without_cuda(tmp_path: Path, tiny_model: Path, train_file: Path) -> None:
+    import torch
+
+    from twinflow_trainer.train import preflight
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    cfg = parse_config("train", base_train_config(tiny_model, train_file, tmp_path / "o", quantization="4bit", device="auto"))
+    with pytest.raises(ConfigError, match="quantization: '4bit'.*CUDA"):
+        preflight(cfg)

@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import traceback
+import warnings
 
 from .config import ConfigError, load_config
 from .events import Interrupted, claim_stdout, emit, install_signal_handlers, setup_logging
@@ -42,6 +43,9 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     os.environ.setdefault("DISABLE_TQDM", "1")
+    # Deprecation notices from the libraries (e.g. gradient_checkpointing -> activation_checkpointing renames) are
+    # noise for the worker's logs; real warnings still come through.
+    warnings.filterwarnings("ignore", category=FutureWarning)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,6 +49,8 @@ def preflight(cfg: TrainConfig) -> dict[str, Any]:
                 "(no trainer_state.json)"
             )
         resume = str(p)
+    if cfg.quantization == "4bit" and cfg.device == "cpu":
+        raise ConfigError("quantization: '4bit' (QLoRA) needs a CUDA GPU; device is 'cpu' (use quantization 'none')")
     device = resolve_device(cfg.device)
     if cfg.quantization == "4bit":
         if device != "cuda":
