@@ -1,6 +1,7 @@
 /**
  * include/exclude filters for web sources: globs over the whole URL (`*` within a path segment, `**` across
- * segments, `?` one character, `{a,b}` alternatives) or regular expressions written `/.../flags`.
+ * segments, `{a,b}` alternatives; `?` is a literal question mark, since URLs use it for their query) or regular
+ * expressions written `/.../flags`.
  */
 
 export type UrlMatcher = (url: string) => boolean;
@@ -33,8 +34,6 @@ export function globToRegExp(glob: string): RegExp {
       } else {
         out += '[^/]*';
       }
-    } else if (c === '?') {
-      out += '[^/]';
     } else if (c === '{') {
       inBraces++;
       out += '(?:';
@@ -44,7 +43,7 @@ export function globToRegExp(glob: string): RegExp {
     } else if (c === ',' && inBraces > 0) {
       out += '|';
     } else {
-      out += c.replace(/[.+^${}()|[\]\\/]/g, '\\$&');
+      out += c.replace(/[.+?^${}()|[\]\\/]/g, '\\$&');
     }
   }
   return new RegExp(`^${out}$`);

@@ -25,7 +25,8 @@ const httpUrl = z
 
 /**
  * A URL pattern: a glob matched against the whole URL (`*` stays within a path segment, `**` crosses segments,
- * e.g. `https://example.com/blog/**` or `**\/docs/**`), or a regular expression written `/.../flags`.
+ * `{a,b}` alternatives, `?` is a literal question mark), e.g. `https://example.com/blog/**` or `**\/docs/**`; or a
+ * regular expression written `/.../flags`.
  */
 export const urlPatternSchema = z.string().min(1, 'must not be empty').superRefine((v, ctx) => {
   const re = /^\/(.+)\/([a-z]*)$/s.exec(v);

@@ -79,7 +79,9 @@ function jsonLdArticle(html: string): LdArticle {
       continue; // broken JSON-LD is common; the other sources of metadata still count
     }
     for (const node of flattenLd(data)) {
-      const title = clean(str(node.headline) ?? (node.datePublished ? str(node.name) : undefined));
+      // An article's name is its title; its headline usually is too, but some sites (Wikipedia) put a summary there.
+      const articleLike = !!node.datePublished || /Article|Posting|Report/.test(String(node['@type'] ?? ''));
+      const title = clean((articleLike ? str(node.name) : undefined) ?? str(node.headline));
       const author = personName(node.author ?? node.creator);
       const published = str(node.datePublished) ?? str(node.dateCreated);
       if (title || author || published) return { title, author, published };
