@@ -1,5 +1,5 @@
 /**
- * The local folder source: Markdown, text and HTML files under a folder, one outcome per file in location order.
+ * The local folder source: Markdown, text, HTML and PDF (its text layer) files under a folder, one outcome per file in location order.
  * A symlink is followed only when it stays inside the folder (checked on its real path), and then the file counts
  * once, under its real path; one that leads out is reported 'outside_root'.
  */
@@ -11,6 +11,7 @@ import { docIdFor } from '../hash';
 import type { RawDocument } from '../schemas/documents';
 import type { FolderSourceConfig } from '../schemas/sources';
 import { contentTypeOf, extensionOf, languageOf } from './file-types';
+import { extractPdfText, PdfReadError, type PdfText } from './pdf-text';
 import { pathFilter } from './path-filter';
 import { executePlan, type PlanItem } from './plan';
 import { decodeText, looksBinary } from './text-decoding';
@@ -118,11 +119,11 @@ export class FolderSource implements Source {
     try {
       const stat = await fs.stat(file.abs);
       if (stat.size > maxFileBytes) return report(file.key, 'too_large', `${stat.size} bytes is over maxFileBytes=${maxFileBytes}`);
-      if (extensionOf(file.rel) === 'pdf') return report(file.key, 'unsupported', 'PDF text extraction is not supported');
       bytes = await fs.readFile(file.abs);
     } catch (err) {
       return report(file.key, 'unreadable', (err as Error).message);
     }
+    if (extensionOf(file.rel) === 'pdf') return this.readPdf(root, file, bytes);
     if (looksBinary(bytes)) return report(file.key, 'binary', 'contains NUL bytes');
     const contentType = contentTypeOf(file.rel);
     const isHtml = contentType === 'text/html';
@@ -145,6 +146,32 @@ export class FolderSource implements Source {
       if (meta.author) doc.author = meta.author;
       if (meta.publishedAt) doc.publishedAt = meta.publishedAt;
     }
+    return { kind: 'document', doc };
+  }
+
+  private async readPdf(root: string, file: FolderFile, bytes: Uint8Array): Promise<CrawlResult> {
+    let pdf: PdfText;
+    try {
+      pdf = await extractPdfText(bytes);
+    } catch (err) {
+      if (err instanceof PdfReadError) return report(file.key, 'unreadable', err.message);
+      throw err;
+    }
+    if (!pdf.text.trim()) return report(file.key, 'unsupported', `a PDF of ${pdf.pages} page(s) without a text layer (a scan?); OCR is not supported`);
+    const doc: RawDocument = {
+      docId: docIdFor(file.key),
+      sourceId: this.id,
+      sourceType: 'folder',
+      location: file.key,
+      path: file.abs,
+      // The body is the extracted text, so later steps treat it as plain text.
+      contentType: 'text/plain',
+      body: pdf.text,
+      metadata: { root, relativePath: file.rel, bytes: bytes.byteLength, extractedFrom: 'application/pdf', pages: pdf.pages },
+    };
+    if (pdf.title) doc.title = pdf.title;
+    if (pdf.author) doc.author = pdf.author;
+    if (pdf.createdAt) doc.publishedAt = pdf.createdAt;
     return { kind: 'document', doc };
   }
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSource } from '../../../lib/crawl';
 import { docIdFor } from '../../../lib/hash';
 import { crawlAll } from './helpers';
+import { makePdf } from './make-pdf';
 
 let work: string;
 let root: string;
@@ -32,7 +33,9 @@ beforeAll(() => {
   write('blob.txt', Buffer.from([0x00, 0x01, 0x02, 0x03]));
   write('image.png', Buffer.from('89504e47', 'hex')); // not included by default: ignored
   write('big.md', 'x'.repeat(5000));
-  write('paper.pdf', '%PDF-1.4\n');
+  write('paper.pdf', makePdf([['A study of notes', 'with two lines'], ['Page two (of two)']], { title: 'My Paper', author: 'Ann Author', created: 'D:20230405060708Z' }));
+  write('scan.pdf', makePdf([[]])); // a page without text, like a scan
+  write('broken.pdf', '%PDF-1.4\nnot really\n');
   write('node_modules/pkg/readme.md', '# dep\n');
   fs.symlinkSync(path.join(outside, 'secret.md'), path.join(root, 'link-out.md'));
   fs.symlinkSync(outside, path.join(root, 'dir-out'));
@@ -52,9 +55,9 @@ function source(extra: Record<string, unknown> = {}) {
 }
 
 describe('folder source', () => {
-  it('reads Markdown, text and HTML; reports binaries, big files, PDFs and symlinks out of the folder', async () => {
+  it('reads Markdown, text, HTML and PDF; reports binaries, big files, scans and symlinks out of the folder', async () => {
     const { docs, reports, outcomes } = await crawlAll(source());
-    expect(docs.map((d) => d.metadata.relativePath)).toEqual(['a.md', 'b.txt', 'page.html', 'sub dir/c.md']);
+    expect(docs.map((d) => d.metadata.relativePath)).toEqual(['a.md', 'b.txt', 'page.html', 'paper.pdf', 'sub dir/c.md']);
     expect(outcomes.map((o) => o.cursor)).toEqual([...outcomes.map((o) => o.cursor)].sort());
 
     expect(docs[0]).toMatchObject({
@@ -66,8 +69,16 @@ describe('folder source', () => {
       contentType: 'text/markdown',
       body: '# Alpha\n\nFirst note.\n',
     });
-    expect(docs[3]!.location).toBe(url('sub dir/c.md'));
-    expect(docs[3]!.location).toContain('sub%20dir');
+    expect(docs[4]!.location).toBe(url('sub dir/c.md'));
+    expect(docs[4]!.location).toContain('sub%20dir');
+    expect(docs[3]).toMatchObject({
+      contentType: 'text/plain',
+      body: 'A study of notes\nwith two lines\n\nPage two (of two)',
+      title: 'My Paper',
+      author: 'Ann Author',
+      publishedAt: '2023-04-05T06:07:08.000Z',
+      metadata: { extractedFrom: 'application/pdf', pages: 2 },
+    });
     expect(docs[2]).toMatchObject({ contentType: 'text/html', title: 'Café page', author: 'Jo Doe' });
 
     const why = Object.fromEntries(reports.map((r) => [r.location, `${r.kind} ${r.reason}`]));
@@ -75,10 +86,11 @@ describe('folder source', () => {
       [url('big.md')]: 'skipped too_large',
       [url('blob.txt')]: 'skipped binary',
       [url('broken.md')]: 'failed unreadable',
+      [url('broken.pdf')]: 'failed unreadable',
       [url('dir-out', true)]: 'skipped outside_root',
       [url('link-out.md')]: 'skipped outside_root',
       [url('node_modules', true)]: 'skipped excluded',
-      [url('paper.pdf')]: 'skipped unsupported',
+      [url('scan.pdf')]: 'skipped unsupported',
     });
     // link-in.md points at a.md, dir-in at "sub dir": each file counts once, under its real path.
     expect(docs.filter((d) => d.body.startsWith('# Alpha'))).toHaveLength(1);
