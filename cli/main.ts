@@ -9,6 +9,9 @@ import { registerWorkerCommands } from './commands/worker';
 import { registerDemoCommand } from './commands/demo';
 import { registerIngestCommand } from './commands/ingest';
 import { registerBundleCommand } from './commands/bundle';
+import { registerSyncCommand } from './commands/sync';
+import { registerScheduleCommands } from './commands/schedule';
+import { registerWebhookCommands } from './commands/webhook';
 
 const program = new Command();
 program.name('twinflow').description('Durable Temporal pipelines for an LLM twin').showHelpAfterError().exitOverride();
@@ -18,6 +21,9 @@ registerWorkerCommands(program);
 registerDemoCommand(program);
 registerIngestCommand(program);
 registerBundleCommand(program);
+registerSyncCommand(program);
+registerScheduleCommands(program);
+registerWebhookCommands(program);
 
 /** Expected errors (bad config, busy port, bad input) print one clear line, no stack trace. */
 const EXPECTED = [ConfigError, StackError, PrerequisiteError, InputValidationError];

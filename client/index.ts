@@ -6,6 +6,17 @@ import { Client, Connection, WorkflowIdReusePolicy, type WorkflowHandle } from '
 import type { Config } from '../lib/config';
 import { stackCheckInputSchema, type StackCheckInput } from '../lib/schemas/diagnostics';
 import { type IngestInput, ingestInputSchema, type IngestProgress, type IngestResult } from '../lib/schemas/ingest';
+import {
+  type ObjectsChanged,
+  objectsChangedSignalName,
+  type SyncInput,
+  syncInputSchema,
+  type SyncOnEventsInput,
+  syncOnEventsInputSchema,
+  syncOnEventsWorkflowId,
+  type SyncProgress,
+  type SyncResult,
+} from '../lib/schemas/sync';
 import { parseInput } from '../lib/schemas/validate';
 import type * as workflows from '../workflows';
 
@@ -64,6 +75,37 @@ export class TwinflowClient {
     });
   }
 
+  /** Starts a sync (change data capture) of one collection; validated here first, like startIngest. */
+  async startSync(input: SyncInput, opts: StartOptions = {}): Promise<WorkflowHandle<(input: SyncInput) => Promise<SyncResult>>> {
+    const args = parseInput(syncInputSchema, input, 'sync');
+    return this.client.workflow.start('sync', {
+      taskQueue: opts.taskQueue ?? this.config.temporal.taskQueue,
+      workflowId: opts.workflowId ?? `sync-${args.collection}-${Date.now()}`,
+      args: [input],
+    });
+  }
+
+  async syncProgress(workflowId: string): Promise<SyncProgress> {
+    return this.client.workflow.getHandle(workflowId).query<SyncProgress>('progress');
+  }
+
+  /**
+   * Push: tells a collection's debouncing sync that objects changed (signal-with-start of `syncOnEvents`, one
+   * workflow per collection). `debounce` is the workflow's input when this call starts it (ignored when it runs).
+   */
+  async notifyObjectsChanged(debounce: SyncOnEventsInput, change: ObjectsChanged, opts: { taskQueue?: string } = {}): Promise<string> {
+    const args = parseInput(syncOnEventsInputSchema, debounce, 'syncOnEvents');
+    const workflowId = syncOnEventsWorkflowId(args.sync.collection);
+    await this.client.workflow.signalWithStart('syncOnEvents', {
+      workflowId,
+      taskQueue: opts.taskQueue ?? this.config.temporal.taskQueue,
+      args: [debounce],
+      signal: objectsChangedSignalName,
+      signalArgs: [change],
+    });
+    return workflowId;
+  }
+
   async ingestProgress(workflowId: string): Promise<IngestProgress> {
     return this.client.workflow.getHandle(workflowId).query<IngestProgress>('progress');
   }
@@ -78,3 +120,5 @@ export class TwinflowClient {
     return runId ? `${base}/${runId}/history` : base;
   }
 }
+
+export * from './schedules';

@@ -7,6 +7,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type Event,
+  GetBucketNotificationConfigurationCommand,
+  PutBucketNotificationConfigurationCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Connection } from '@temporalio/client';
 import { ArtifactStore, createS3Client } from '../lib/artifacts';
 import type { Config } from '../lib/config';
@@ -32,9 +38,73 @@ export interface StackOptions {
   minioEnv?: Record<string, string>;
   /** Extra buckets to create. */
   extraBuckets?: string[];
+  /** Bucket notifications to configure once MinIO is up (the webhook target must be in minioEnv). */
+  notifications?: BucketNotifications;
+}
+
+/** MinIO's id of twinflow's webhook target: its env vars end in _TWINFLOW and its ARN is arn:minio:sqs::TWINFLOW:webhook. */
+export const WEBHOOK_TARGET_ID = 'TWINFLOW';
+export const WEBHOOK_TARGET_ARN = `arn:minio:sqs::${WEBHOOK_TARGET_ID}:webhook`;
+
+export interface BucketNotifications {
+  /** The target's ARN (WEBHOOK_TARGET_ARN for the target that minioWebhookEnv configures). */
+  arn: string;
+  prefixes: Array<{ bucket: string; prefix: string }>;
+}
+
+/**
+ * MinIO's environment for a webhook target that posts bucket events to `endpoint` with the shared secret. Events wait
+ * in `queueDir` while the endpoint is down and are delivered when it is back.
+ */
+export function minioWebhookEnv(endpoint: string, secret: string, queueDir: string): Record<string, string> {
+  return {
+    [`MINIO_NOTIFY_WEBHOOK_ENABLE_${WEBHOOK_TARGET_ID}`]: 'on',
+    [`MINIO_NOTIFY_WEBHOOK_ENDPOINT_${WEBHOOK_TARGET_ID}`]: endpoint,
+    [`MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_${WEBHOOK_TARGET_ID}`]: `Bearer ${secret}`,
+    [`MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_${WEBHOOK_TARGET_ID}`]: queueDir,
+  };
+}
+
+/**
+ * Points the buckets' object-created/removed events under each prefix at the webhook target. Notification
+ * configurations of other targets on those buckets are kept; twinflow's own (by id) are replaced, so this is
+ * idempotent.
+ */
+export async function configureBucketNotifications(s3: S3Client, n: BucketNotifications): Promise<void> {
+  const byBucket = new Map<string, string[]>();
+  for (const { bucket, prefix } of n.prefixes) byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), prefix]);
+  for (const [Bucket, prefixes] of byBucket) {
+    const current = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket }));
+    const others = (current.QueueConfigurations ?? []).filter((q) => !q.Id?.startsWith('twinflow-'));
+    const ours = [...new Set(prefixes)].map((prefix) => ({
+      Id: `twinflow-${prefix}`,
+      QueueArn: n.arn,
+      Events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'] as Event[],
+      Filter: { Key: { FilterRules: [{ Name: 'prefix' as const, Value: prefix }] } },
+    }));
+    await s3.send(
+      new PutBucketNotificationConfigurationCommand({
+        Bucket,
+        NotificationConfiguration: {
+          QueueConfigurations: [...others, ...ours],
+          TopicConfigurations: current.TopicConfigurations,
+          LambdaFunctionConfigurations: current.LambdaFunctionConfigurations,
+        },
+      }),
+    );
+  }
 }
 
 export function stackOptionsFromConfig(config: Config, extra: Partial<StackOptions> = {}): StackOptions {
+  // With a webhook secret configured, MinIO posts the inbox prefixes' object events to `twinflow webhook serve`.
+  const { secret, url, notify } = config.webhook;
+  const push: Partial<StackOptions> = secret
+    ? {
+        minioEnv: minioWebhookEnv(url, secret, path.join(config.stack.dir, 'minio-events')),
+        notifications: { arn: WEBHOOK_TARGET_ARN, prefixes: notify },
+        extraBuckets: [...new Set(notify.map((n) => n.bucket).filter((b) => b !== config.s3.bucket))],
+      }
+    : {};
   return {
     home: config.home,
     dir: config.stack.dir,
@@ -45,6 +115,7 @@ export function stackOptionsFromConfig(config: Config, extra: Partial<StackOptio
     bucket: config.s3.bucket,
     accessKeyId: config.s3.accessKeyId || 'minioadmin',
     secretAccessKey: config.s3.secretAccessKey || 'minioadmin',
+    ...push,
     ...extra,
   };
 }
@@ -230,8 +301,22 @@ async function upMinio(o: StackOptions, binary: string, log: (l: string) => void
     accessKeyId: o.accessKeyId,
     secretAccessKey: o.secretAccessKey,
   });
-  for (const bucket of [o.bucket, ...(o.extraBuckets ?? [])]) await new ArtifactStore(s3, bucket).ensureBucket();
-  s3.destroy();
+  try {
+    for (const bucket of [o.bucket, ...(o.extraBuckets ?? [])]) await new ArtifactStore(s3, bucket).ensureBucket();
+    if (o.notifications && o.notifications.prefixes.length > 0) {
+      try {
+        await configureBucketNotifications(s3, o.notifications);
+        log(`minio: bucket notifications → webhook for ${o.notifications.prefixes.map((p) => `${p.bucket}/${p.prefix}`).join(', ')}`);
+      } catch (err) {
+        // A MinIO started earlier without the webhook target does not know its ARN: it needs a restart to load it.
+        throw new StackError(
+          `could not configure bucket notifications (${(err as Error).message}); if MinIO was started before the webhook was configured, run \`twinflow stack down\` and \`twinflow stack up\` again`,
+        );
+      }
+    }
+  } finally {
+    s3.destroy();
+  }
 }
 
 /** Installs (if needed) and starts both services; returns once both are healthy and the buckets exist. */
@@ -282,6 +367,16 @@ async function stopService(o: StackOptions, s: ServiceName, log: (l: string) => 
   }
   fs.rmSync(pidFile(o, s), { force: true });
   log(`${s}: stopped (pid ${pid})`);
+}
+
+/** MinIO alone (as `stackUp` starts it: buckets, notifications); for a second MinIO beside a running stack. */
+export async function minioUp(o: StackOptions, log: (l: string) => void = console.log): Promise<void> {
+  const bins = await ensureBinaries(o.home, log);
+  await upMinio(o, bins.minio, log);
+}
+
+export async function minioDown(o: StackOptions, log: (l: string) => void = console.log): Promise<void> {
+  await stopService(o, 'minio', log);
 }
 
 /** Stops only the processes that `up` started (recorded in pid files); data and history stay on disk. */

@@ -86,6 +86,20 @@ const envSchema = z.object({
   TWINFLOW_API_PORT: port.default(8000),
   TWINFLOW_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 
+  TWINFLOW_WEBHOOK_HOST: nonEmpty.default('127.0.0.1'),
+  TWINFLOW_WEBHOOK_PORT: port.default(8686),
+  /** Shared secret of the bucket-notification webhook (MinIO sends "Authorization: Bearer <secret>"). */
+  TWINFLOW_WEBHOOK_SECRET: z.string().min(16, 'use at least 16 characters').optional(),
+  /** Where MinIO posts events; default http://<host>:<port>/events. */
+  TWINFLOW_WEBHOOK_URL: url.optional(),
+  /** Inbox prefixes whose object events MinIO posts to the webhook: comma-separated "prefix" or "bucket:prefix". */
+  TWINFLOW_NOTIFY_PREFIXES: z
+    .string()
+    .regex(/^\s*([a-z0-9][a-z0-9.-]{1,61}[a-z0-9]:)?[^,:]+(\s*,\s*([a-z0-9][a-z0-9.-]{1,61}[a-z0-9]:)?[^,:]+)*\s*$/, 'expected comma-separated prefixes, each "prefix" or "bucket:prefix"')
+    .default('inbox/'),
+  TWINFLOW_SCHEDULE_CRON: nonEmpty.default('0 2 * * *'),
+  TWINFLOW_SCHEDULE_TIMEZONE: nonEmpty.default('UTC'),
+
   HF_TOKEN: z.string().optional(),
   HF_HUB_URL: url.default('https://huggingface.co'),
 });
@@ -140,6 +154,10 @@ export interface Config {
   };
   api: { host: string; port: number; token?: string };
   hf: { token?: string; hubUrl: string };
+  /** Push: the bucket-notification endpoint (`twinflow webhook serve`) and what `stack up` wires MinIO to. */
+  webhook: { host: string; port: number; secret?: string; url: string; notify: Array<{ bucket: string; prefix: string }> };
+  /** Defaults of `twinflow schedule apply`. */
+  schedule: { cron: string; timeZone: string };
 }
 
 export class ConfigError extends Error {
@@ -220,5 +238,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     api: { host: e.TWINFLOW_API_HOST, port: e.TWINFLOW_API_PORT, token: e.TWINFLOW_API_TOKEN },
     hf: { token: e.HF_TOKEN, hubUrl: e.HF_HUB_URL },
+    webhook: {
+      host: e.TWINFLOW_WEBHOOK_HOST,
+      port: e.TWINFLOW_WEBHOOK_PORT,
+      secret: e.TWINFLOW_WEBHOOK_SECRET,
+      url: e.TWINFLOW_WEBHOOK_URL ?? `http://${e.TWINFLOW_WEBHOOK_HOST}:${e.TWINFLOW_WEBHOOK_PORT}/events`,
+      notify: e.TWINFLOW_NOTIFY_PREFIXES.split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)
+        .map((p) => {
+          const colon = p.indexOf(':');
+          return colon > 0 ? { bucket: p.slice(0, colon), prefix: p.slice(colon + 1) } : { bucket: e.S3_BUCKET, prefix: p };
+        }),
+    },
+    schedule: { cron: e.TWINFLOW_SCHEDULE_CRON, timeZone: e.TWINFLOW_SCHEDULE_TIMEZONE },
   };
 }

@@ -1,0 +1,123 @@
+/** `twinflow sync`: bring a collection up to date with its sources (change data capture), from a config file or flags. */
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import YAML from 'yaml';
+import { TwinflowClient } from '../../client';
+import { loadConfig } from '../../lib/config';
+import type { SyncInput, SyncProgress, SyncResult } from '../../lib/schemas/sync';
+import { InputValidationError } from '../../lib/schemas/validate';
+import { ingestInputFromFlags } from './ingest';
+
+/** Reads a JSON or YAML file; a file that does not parse is reported with its name. */
+export function readConfigFile(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InputValidationError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text);
+  } catch (err) {
+    throw new InputValidationError(`${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * A collection's sync configuration from a file: the sync input itself ({ collection, sources, chunking, ... }), or a
+ * schedule file whose `sync` holds it, so one file can drive ingest, sync, the schedule and the webhook.
+ */
+export function loadSyncConfig(file: string): SyncInput {
+  const value = readConfigFile(file);
+  if (value && typeof value === 'object' && 'sync' in value && !('sources' in value)) return (value as { sync: SyncInput }).sync;
+  return value as SyncInput;
+}
+
+interface SyncFlags {
+  config?: string;
+  collection?: string;
+  url: string[];
+  sitemap: string[];
+  feed: string[];
+  folder: string[];
+  git: string[];
+  s3: string[];
+  workflowId?: string;
+  wait: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function syncInputFromFlags(flags: SyncFlags): SyncInput {
+  if (flags.config) {
+    const input = loadSyncConfig(flags.config);
+    return flags.collection ? { ...input, collection: flags.collection } : input;
+  }
+  const base = ingestInputFromFlags({ ...flags, config: undefined }) as SyncInput;
+  const s3 = flags.s3.map((prefix, i) => ({ type: 's3' as const, id: `s3-${i + 1}`, prefix }));
+  return { ...base, sources: [...base.sources, ...s3] as SyncInput['sources'] };
+}
+
+export function formatSyncProgress(p: SyncProgress): string {
+  const d = p.documents;
+  const docs = d ? ` | +${d.inserted} ~${d.updated} -${d.deleted} =${d.unchanged}` : '';
+  return `[${p.phase}]${docs} | parts ${p.parts.loaded}/${p.parts.total} | chunks ${p.chunks.embedded} embedded, ${p.chunks.reused} reused, ${p.chunks.written} written`;
+}
+
+export function formatSyncResult(r: SyncResult): string {
+  const d = r.documents;
+  const lines = [
+    `collection   ${r.collection} → ${r.physicalCollection}${r.rebuilt ? ' (built and switched over)' : ''}${r.droppedCollection ? `, dropped ${r.droppedCollection}` : ''}`,
+    `documents    ${d.inserted} inserted, ${d.updated} updated, ${d.deleted} deleted, ${d.unchanged} unchanged${d.retained ? `, ${d.retained} kept (unreadable this time)` : ''}`,
+    `chunks       ${r.chunks.embedded} embedded, ${r.chunks.reused} reused from cache, ${r.chunks.written} written, ${r.chunks.deleted} deleted`,
+  ];
+  for (const s of r.sources) {
+    if (s.status === 'synced') continue;
+    lines.push(`source       ${s.sourceId}: ${s.status}${s.error ? ` (${s.error})` : ''}`);
+  }
+  lines.push(`state        ${r.state}`, `report       ${r.report}`);
+  return lines.join('\n');
+}
+
+export function registerSyncCommand(program: Command): void {
+  program
+    .command('sync')
+    .description('bring a collection up to date with its sources: only inserted/updated documents are embedded, removed ones deleted')
+    .option('-c, --config <file>', 'JSON or YAML file: the sync input ({ collection, sources, chunking, ... }) or a schedule file')
+    .option('--collection <name>', 'target collection (default: twinflow)')
+    .option('--url <url>', 'a web page (repeatable)', collect, [])
+    .option('--sitemap <url>', 'a sitemap.xml or sitemap index (repeatable)', collect, [])
+    .option('--feed <url>', 'an RSS or Atom feed (repeatable)', collect, [])
+    .option('--folder <path>', 'a local folder of Markdown/text/HTML (repeatable)', collect, [])
+    .option('--git <url>', 'a git repository, https:// or file:// (repeatable)', collect, [])
+    .option('--s3 <prefix>', 'an inbox prefix in the configured bucket (repeatable)', collect, [])
+    .option('--workflow-id <id>', 'workflow id (default: sync-<collection>-<timestamp>)')
+    .option('--no-wait', 'start and print the workflow id without waiting')
+    .action(async (flags: SyncFlags) => {
+      const config = loadConfig();
+      const client = await TwinflowClient.connect(config);
+      try {
+        const handle = await client.startSync(syncInputFromFlags(flags), { workflowId: flags.workflowId });
+        console.log(`started sync ${handle.workflowId}: ${client.uiUrl(handle.workflowId)}`);
+        if (!flags.wait) return;
+        let last = '';
+        const timer = setInterval(() => {
+          client
+            .syncProgress(handle.workflowId)
+            .then((p) => {
+              const line = formatSyncProgress(p);
+              if (line !== last) console.log(line);
+              last = line;
+            })
+            .catch(() => undefined); // between workflow tasks; the next poll answers
+        }, 1000);
+        try {
+          console.log(formatSyncResult(await handle.result()));
+        } finally {
+          clearInterval(timer);
+        }
+      } finally {
+        await client.close();
+      }
+    });
+}
