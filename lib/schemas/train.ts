@@ -270,7 +270,10 @@ export const publishGateSchema = z
     /** The model must beat this baseline (by report name) on ROUGE-Lsum and, where both have ratings, on RMSE. */
     beatBaseline: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((g) => Object.values(g).some((v) => v !== undefined), {
+    message: 'set at least one of minRougeLsum, maxRmse, minFormatCompliance, beatBaseline (nothing is published ungated)',
+  });
 export type PublishGate = z.infer<typeof publishGateSchema>;
 
 export const publishSchema = z

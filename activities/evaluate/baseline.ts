@@ -1,0 +1,62 @@
+/**
+ * Baselines: any OpenAI-compatible model answers the same test prompts, zero-shot or with a few worked examples from
+ * the train split (chosen by the hash of seed and id, so every run shows the same ones). The format instructions are
+ * added to the system prompt so that a model that never saw the training data can follow the output format.
+ */
+import { sha256 } from '../../lib/hash';
+import type { ChatClient, ChatMessage } from '../../lib/llm';
+import { formatInstructions } from '../../lib/metrics/output-format';
+import type { Example, OutputFormat } from '../../lib/schemas/train';
+import { promptOf } from '../gpu/generate';
+import { referenceOf, type Prediction } from './score';
+
+export function pickShots(train: readonly Example[], shots: number, seed: number): Example[] {
+  return [...train]
+    .map((e) => ({ e, k: sha256(`${seed}:shot:${e.id}`) }))
+    .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
+    .slice(0, shots)
+    .map((x) => x.e);
+}
+
+/** The baseline's conversation for one test example. */
+export function baselineMessages(test: Example, shots: readonly Example[], format: OutputFormat): ChatMessage[] {
+  const prompt = promptOf(test);
+  const instructions = formatInstructions(format);
+  const system = prompt.find((m) => m.role === 'system')?.content;
+  const systemText = [system, instructions].filter(Boolean).join('\n\n');
+  const out: ChatMessage[] = systemText ? [{ role: 'system', content: systemText }] : [];
+  for (const s of shots) {
+    for (const m of promptOf(s)) if (m.role !== 'system') out.push({ role: m.role, content: m.content });
+    out.push({ role: 'assistant', content: referenceOf(s) });
+  }
+  for (const m of prompt) if (m.role !== 'system') out.push({ role: m.role, content: m.content });
+  return out;
+}
+
+export async function runBaselinePredictions(
+  client: ChatClient,
+  tests: readonly Example[],
+  shots: readonly Example[],
+  format: OutputFormat,
+  o: { temperature: number; maxTokens: number; onProgress?: (done: number) => void; signal?: AbortSignal },
+): Promise<{ predictions: Prediction[]; failed: number }> {
+  let done = 0;
+  let failed = 0;
+  const predictions = await Promise.all(
+    tests.map(async (t): Promise<Prediction> => {
+      try {
+        const r = await client.chat(baselineMessages(t, shots, format), { temperature: o.temperature, maxTokens: o.maxTokens, signal: o.signal });
+        return { id: t.id, output: r.content };
+      } catch (err) {
+        if (o.signal?.aborted) throw err;
+        // One prompt the API keeps failing on is scored as an empty answer, not a failed evaluation.
+        failed += 1;
+        return { id: t.id, output: '', error: (err as Error).message.slice(0, 300) };
+      } finally {
+        done += 1;
+        o.onProgress?.(done);
+      }
+    }),
+  );
+  return { predictions, failed };
+}

@@ -1,0 +1,141 @@
+/** CPU activities of evaluation: score predictions, run baselines, write the report. */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
+import { chatClientFromConfig, LlmError } from '../../lib/llm';
+import type { Baseline, DatasetRef, Example, ModelEvaluation, OutputFormat, ReportRef } from '../../lib/schemas/train';
+import type { Deps } from '../deps';
+import { runPrefixOf } from '../gpu/shared';
+import { pickShots, runBaselinePredictions } from './baseline';
+import { renderChart } from './chart';
+import { reportMarkdown, reportTable } from './report';
+import { type Prediction, scorePredictions } from './score';
+
+export interface EvaluateInput {
+  modelName: string;
+  kind: ModelEvaluation['kind'];
+  testUri: string;
+  predictionsUri: string;
+  format: OutputFormat;
+  useStemmer: boolean;
+  maxExamples?: number;
+  usage?: ModelEvaluation['usage'];
+}
+
+export interface BaselineInput {
+  baseline: Baseline;
+  testUri: string;
+  trainUri: string;
+  format: OutputFormat;
+  seed: number;
+  useStemmer: boolean;
+  maxExamples?: number;
+}
+
+export interface ReportInput {
+  name: string;
+  dataset: Pick<DatasetRef, 'name' | 'version' | 'testUri' | 'counts'>;
+  evaluations: ModelEvaluation[];
+  useStemmer: boolean;
+}
+
+/** The report name of a baseline: its own name, else the model id (+ "-fewshot"). */
+export function baselineName(b: Baseline): string {
+  return b.name ?? `${b.model.replace(/[^A-Za-z0-9._-]/g, '-')}${b.shots > 0 ? '-fewshot' : ''}`;
+}
+
+export function createEvaluateActivities({ config, artifacts }: Deps) {
+  async function evaluate(input: EvaluateInput): Promise<ModelEvaluation> {
+    const ctx = Context.current();
+    const prefix = `${runPrefixOf(ctx.info)}/eval/${input.modelName}`;
+    let examples = await artifacts.readAllJsonl<Example>(input.testUri);
+    if (input.maxExamples) examples = examples.slice(0, input.maxExamples);
+    const predictions = await artifacts.readAllJsonl<Prediction>(input.predictionsUri);
+    const { results, summary } = scorePredictions(examples, predictions, input.format, { useStemmer: input.useStemmer });
+    const resultsRef = await artifacts.putJsonl(`${prefix}/results.jsonl`, results);
+    await artifacts.putJson(`${prefix}/summary.json`, { model: input.modelName, ...summary });
+    return {
+      model: input.modelName,
+      kind: input.kind,
+      count: summary.count,
+      rougeLsum: summary.rougeLsum,
+      ratingsRmse: summary.ratingsRmse,
+      ratingsMae: summary.ratingsMae,
+      formatCompliance: summary.formatCompliance,
+      ratedCount: summary.ratedCount,
+      perKeyRmse: summary.perKeyRmse,
+      predictionsUri: input.predictionsUri,
+      resultsUri: resultsRef.uri,
+      ...(input.usage && { usage: input.usage }),
+    };
+  }
+
+  return {
+    /** Scores one model's predictions on the test split; per-example results go to S3. */
+    evaluatePredictions: evaluate,
+
+    /** Runs one baseline model on the test split through its OpenAI-compatible API, then scores it. */
+    async runBaseline(input: BaselineInput): Promise<ModelEvaluation> {
+      const ctx = Context.current();
+      const name = baselineName(input.baseline);
+      const b = input.baseline;
+      let client;
+      try {
+        client = chatClientFromConfig(config.llm, { model: b.model, baseUrl: b.baseUrl, apiKeyEnv: b.apiKeyEnv, maxConcurrency: b.maxConcurrency, requestsPerMinute: b.requestsPerMinute });
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable(`evaluation.baselines (${name}): ${(err as Error).message}`, 'BaselineConfig');
+      }
+      let tests = await artifacts.readAllJsonl<Example>(input.testUri);
+      if (input.maxExamples) tests = tests.slice(0, input.maxExamples);
+      const shots = b.shots > 0 ? pickShots(await artifacts.readAllJsonl<Example>(input.trainUri), b.shots, input.seed) : [];
+      ctx.heartbeat({ done: 0, total: tests.length });
+      const { predictions, failed } = await runBaselinePredictions(client, tests, shots, input.format, {
+        temperature: b.temperature,
+        maxTokens: b.maxTokens,
+        signal: ctx.cancellationSignal,
+        onProgress: (done) => ctx.heartbeat({ done, total: tests.length }),
+      });
+      if (tests.length > 0 && failed === tests.length) {
+        const first = predictions[0]?.error ?? 'unknown error';
+        throw new LlmError(`baseline ${name}: every request failed (${first})`, true);
+      }
+      const ref = await artifacts.putJsonl(`${runPrefixOf(ctx.info)}/predictions/${name}.jsonl`, predictions);
+      const t = client.tally.snapshot();
+      return evaluate({
+        modelName: name,
+        kind: 'baseline',
+        testUri: input.testUri,
+        predictionsUri: ref.uri,
+        format: input.format,
+        useStemmer: input.useStemmer,
+        maxExamples: input.maxExamples,
+        usage: { requests: t.requests, promptTokens: t.promptTokens, completionTokens: t.completionTokens, costUsd: t.costUsd },
+      });
+    },
+
+    /** Writes report.md, report.json and chart.svg; returns their URIs and the table. */
+    async writeReport(input: ReportInput): Promise<ReportRef> {
+      const ctx = Context.current();
+      const wf = ctx.info.workflowExecution;
+      const prefix = `${runPrefixOf(ctx.info)}/report`;
+      const svg = renderChart(
+        input.evaluations.map((e) => ({ model: e.model, rougeLsum: e.rougeLsum, ratingsRmse: e.ratingsRmse, fineTuned: e.kind === 'fine-tuned' })),
+        `${input.name}: ${input.dataset.name} test split (${input.dataset.counts.test} examples)`,
+      );
+      const chart = await artifacts.putBytes(`${prefix}/chart.svg`, svg, 'image/svg+xml');
+      const markdown = reportMarkdown(input.evaluations, { ...input, workflowId: wf?.workflowId, runId: wf?.runId, chartFile: 'chart.svg' });
+      const report = await artifacts.putBytes(`${prefix}/report.md`, markdown, 'text/markdown; charset=utf-8');
+      const json = await artifacts.putJson(`${prefix}/report.json`, {
+        name: input.name,
+        dataset: input.dataset,
+        useStemmer: input.useStemmer,
+        workflowId: wf?.workflowId,
+        runId: wf?.runId,
+        table: reportTable(input.evaluations),
+        evaluations: input.evaluations,
+      });
+      return { markdown: reportTable(input.evaluations), reportUri: report.uri, jsonUri: json.uri, chartUri: chart.uri };
+    },
+  };
+}
+
+export type EvaluateActivities = ReturnType<typeof createEvaluateActivities>;

@@ -1,0 +1,51 @@
+/** The evaluation report: the Markdown table of issue 4 (model | text ROUGE-Lsum | ratings RMSE), details, JSON. */
+import type { DatasetRef, ModelEvaluation } from '../../lib/schemas/train';
+
+export const fmt4 = (v: number | null | undefined) => (v === null || v === undefined || Number.isNaN(v) ? 'n/a' : v.toFixed(4));
+
+/** Exactly the table of the issue: one row per model, four decimals, "n/a" where a metric does not apply. */
+export function reportTable(evals: readonly ModelEvaluation[]): string {
+  return ['| model | text ROUGE-Lsum | ratings RMSE |', '|---|---|---|', ...evals.map((e) => `| ${e.model} | ${fmt4(e.rougeLsum)} | ${fmt4(e.ratingsRmse)} |`)].join('\n');
+}
+
+export function detailsTable(evals: readonly ModelEvaluation[]): string {
+  return [
+    '| model | kind | examples | ratings MAE | format compliance | rated | cost (USD) |',
+    '|---|---|---|---|---|---|---|',
+    ...evals.map(
+      (e) =>
+        `| ${e.model} | ${e.kind} | ${e.count} | ${fmt4(e.ratingsMae)} | ${(e.formatCompliance * 100).toFixed(1)}% | ${e.ratedCount} | ${e.usage ? e.usage.costUsd.toFixed(4) : '-'} |`,
+    ),
+  ].join('\n');
+}
+
+export interface ReportContext {
+  name: string;
+  dataset: Pick<DatasetRef, 'name' | 'version' | 'testUri' | 'counts'>;
+  useStemmer: boolean;
+  workflowId?: string;
+  runId?: string;
+  chartFile: string;
+}
+
+export function reportMarkdown(evals: readonly ModelEvaluation[], c: ReportContext): string {
+  return [
+    `# Evaluation: ${c.name}`,
+    '',
+    reportTable(evals),
+    '',
+    `![chart](${c.chartFile})`,
+    '',
+    '## Details',
+    '',
+    detailsTable(evals),
+    '',
+    `Test split: ${c.dataset.counts.test} examples of dataset \`${c.dataset.name}\` version \`${c.dataset.version}\` (${c.dataset.testUri}).`,
+    `ROUGE-Lsum: F-measure of Google's rouge-score (newline-split sentences, ${c.useStemmer ? 'Porter stemmer' : 'no stemmer'}) on the text part, averaged over examples.`,
+    'Ratings RMSE/MAE: over every rating a prediction gives; format compliance: share of outputs with the text and every rating in range.',
+    `Per-example results: ${evals.map((e) => `[${e.model}](${e.resultsUri})`).join(', ')}.`,
+    '',
+    `Workflow \`${c.workflowId ?? 'n/a'}\`, run \`${c.runId ?? 'n/a'}\`.`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,233 @@
+/**
+ * The fine-tune activity (GPU task queue): S3 data → trainer subprocess → checkpoints and adapter in S3.
+ *
+ * - Progress lines become heartbeats (small details: step, loss, last checkpoint key) and, at most every
+ *   `progressIntervalSeconds` (checkpoints always), a signal to the workflow, which serves them through its query.
+ * - Each checkpoint the trainer saves is snapshotted (hard links) and uploaded in order while training goes on.
+ * - A retried attempt resumes from the last uploaded checkpoint: the key in the heartbeat details of the previous
+ *   attempt, else the newest complete checkpoint under this run's prefix.
+ * - Cancellation (delivered through the heartbeat) stops the trainer: SIGTERM to its process group, SIGKILL after
+ *   the grace period.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import type { ArtifactStore } from '../../lib/artifacts';
+import { sha256 } from '../../lib/hash';
+import { type FineTuneResult, type Training, TRAINING_PROGRESS_SIGNAL, type TrainingProgress } from '../../lib/schemas/train';
+import { downloadDir, latestCheckpoint, snapshotDir, uploadDir } from './s3-dirs';
+import type { TrainerSettings } from './settings';
+import { runTrainer, type TrainerEvent } from './trainer-process';
+import { downloadModelPrefix, type GpuHooks, runPrefixOf, throwAsActivityFailure } from './shared';
+
+export interface FineTuneInput {
+  baseModel: string;
+  trainUri: string;
+  validationUri?: string;
+  training: Training;
+  progressIntervalSeconds: number;
+}
+
+export interface FineTuneHeartbeat {
+  step: number;
+  loss?: number;
+  /** S3 key prefix of the last complete checkpoint. */
+  checkpointKey?: string;
+  attempt: number;
+}
+
+/** The trainer's JSON config from the workflow's training settings. */
+export function trainerConfig(t: Training, files: { baseModel: string; outputDir: string; trainFile: string; evalFile?: string; resumeFrom?: string }) {
+  return {
+    base_model: files.baseModel,
+    output_dir: files.outputDir,
+    train_file: files.trainFile,
+    ...(files.evalFile && { eval_file: files.evalFile }),
+    max_seq_length: t.maxSeqLength,
+    lora: { r: t.lora.r, alpha: t.lora.alpha, dropout: t.lora.dropout, target_modules: t.lora.targetModules },
+    quantization: t.quantization,
+    epochs: t.epochs,
+    max_steps: t.maxSteps,
+    learning_rate: t.learningRate,
+    lr_scheduler: t.lrScheduler,
+    warmup_ratio: t.warmupRatio,
+    per_device_batch_size: t.perDeviceBatchSize,
+    gradient_accumulation_steps: t.gradientAccumulationSteps,
+    packing: t.packing,
+    assistant_only_loss: t.assistantOnlyLoss,
+    gradient_checkpointing: t.gradientCheckpointing,
+    bf16: t.bf16,
+    seed: t.seed,
+    save_steps: t.saveSteps,
+    logging_steps: t.loggingSteps,
+    save_total_limit: t.saveTotalLimit,
+    ...(files.resumeFrom && { resume_from_checkpoint: files.resumeFrom }),
+    backend: t.backend,
+    merge: t.merge,
+    device: t.device,
+    ...(t.chatTemplate && { chat_template: t.chatTemplate }),
+  };
+}
+
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+export async function fineTune(
+  input: FineTuneInput,
+  deps: { artifacts: ArtifactStore; settings: TrainerSettings; hooks: GpuHooks },
+): Promise<FineTuneResult> {
+  const { artifacts, settings, hooks } = deps;
+  const ctx = Context.current();
+  const info = ctx.info;
+  const attempt = info.attempt;
+  const runPrefix = runPrefixOf(info);
+  const ckptPrefix = `${runPrefix}/finetune/checkpoints`;
+  const work = path.join(settings.workDir, sha256(runPrefix).slice(0, 16), 'finetune');
+  // Each attempt starts from a clean folder: S3 holds the state worth keeping.
+  fs.rmSync(work, { recursive: true, force: true });
+  const dirs = { data: path.join(work, 'data'), out: path.join(work, 'out'), resume: path.join(work, 'resume'), staging: path.join(work, 'staging') };
+  for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
+
+  try {
+    const progress: TrainingProgress = { attempt, step: 0, maxSteps: 0 };
+    let details: FineTuneHeartbeat = { step: 0, attempt };
+    const beat = () => ctx.heartbeat(details);
+    beat();
+
+    // Resume point: the previous attempt's heartbeat, else the newest complete checkpoint of this run in S3.
+    const previous = info.heartbeatDetails as FineTuneHeartbeat | undefined;
+    const resumeKey = previous?.checkpointKey ?? (attempt > 1 || previous ? (await latestCheckpoint(artifacts, `${ckptPrefix}/`))?.key : undefined);
+    let resumeFrom: string | undefined;
+    if (resumeKey) {
+      resumeFrom = path.join(dirs.resume, path.basename(resumeKey));
+      await downloadDir(artifacts, resumeKey, resumeFrom);
+      details = { ...details, checkpointKey: resumeKey };
+      progress.lastCheckpointUri = artifacts.uri(`${resumeKey}/`);
+    }
+
+    const trainFile = path.join(dirs.data, 'train.jsonl');
+    fs.writeFileSync(trainFile, await artifacts.getBytes(input.trainUri));
+    let evalFile: string | undefined;
+    if (input.validationUri) {
+      const bytes = await artifacts.getBytes(input.validationUri);
+      if (bytes.toString('utf8').trim()) {
+        evalFile = path.join(dirs.data, 'validation.jsonl');
+        fs.writeFileSync(evalFile, bytes);
+      }
+    }
+    const baseModel = await downloadModelPrefix(artifacts, input.baseModel, settings.modelCacheDir);
+    const configPath = path.join(work, 'train-config.json');
+    fs.writeFileSync(configPath, JSON.stringify(trainerConfig(input.training, { baseModel, outputDir: dirs.out, trainFile, evalFile, resumeFrom }), null, 2));
+
+    // Progress to the workflow: throttled, in order, never failing the training.
+    const wf = info.workflowExecution;
+    let lastSignal = 0;
+    let signals: Promise<void> = Promise.resolve();
+    const signalWorkflow = (force: boolean) => {
+      if (!wf) return;
+      const now = Date.now();
+      if (!force && now - lastSignal < input.progressIntervalSeconds * 1000) return;
+      lastSignal = now;
+      const snapshot = { ...progress };
+      signals = signals.then(() =>
+        ctx.client.workflow
+          .getHandle(wf.workflowId, wf.runId)
+          .signal(TRAINING_PROGRESS_SIGNAL, snapshot)
+          .catch((err: unknown) => ctx.log.warn('progress signal failed', { error: String(err) })),
+      );
+    };
+
+    // Checkpoints upload one after another while training continues.
+    let uploads: Promise<void> = Promise.resolve();
+    let checkpoints = 0;
+    const onCheckpoint = (ev: TrainerEvent) => {
+      const step = num(ev.step) ?? 0;
+      const src = String(ev.path);
+      const staged = path.join(dirs.staging, `checkpoint-${step}`);
+      snapshotDir(src, staged);
+      uploads = uploads.then(async () => {
+        const key = `${ckptPrefix}/checkpoint-${step}`;
+        await uploadDir(artifacts, staged, key);
+        fs.rmSync(staged, { recursive: true, force: true });
+        checkpoints += 1;
+        details = { ...details, checkpointKey: key };
+        progress.lastCheckpointUri = artifacts.uri(`${key}/`);
+        beat();
+        signalWorkflow(true);
+        await hooks.onCheckpointUploaded?.({ step, key, attempt });
+      });
+      // Surface an upload failure at the next event rather than leaving it unobserved.
+      uploads.catch(() => undefined);
+    };
+
+    const timer = setInterval(beat, 1000);
+    let done: TrainerEvent;
+    try {
+      ({ done } = await runTrainer({
+        python: settings.python,
+        command: 'train',
+        configPath,
+        cwd: work,
+        pythonPath: settings.trainerSrc,
+        logFile: path.join(work, 'trainer.log'),
+        signal: ctx.cancellationSignal,
+        killGraceMs: settings.killGraceMs,
+        onSpawn: (pid) => hooks.onTrainerSpawn?.({ pid, attempt, command: 'train' }),
+        onEvent: async (ev) => {
+          switch (ev.event) {
+            case 'start':
+              progress.maxSteps = num(ev.max_steps) ?? 0;
+              progress.resumedFromStep = num(ev.resumed_from_step) ?? null;
+              progress.step = progress.resumedFromStep ?? 0;
+              progress.device = String(ev.device ?? '');
+              progress.backend = String(ev.backend ?? '');
+              signalWorkflow(true);
+              break;
+            case 'progress':
+              Object.assign(progress, {
+                step: num(ev.step) ?? progress.step,
+                maxSteps: num(ev.max_steps) ?? progress.maxSteps,
+                epoch: num(ev.epoch),
+                loss: num(ev.loss),
+                learningRate: num(ev.learning_rate),
+                tokensPerSecond: num(ev.tokens_per_second),
+                etaSeconds: num(ev.eta_seconds),
+              });
+              details = { ...details, step: progress.step, loss: progress.loss };
+              beat();
+              signalWorkflow(false);
+              break;
+            case 'eval':
+              progress.evalLoss = num(ev.eval_loss);
+              break;
+            case 'checkpoint':
+              onCheckpoint(ev);
+              break;
+          }
+        },
+      }));
+    } finally {
+      clearInterval(timer);
+    }
+    await uploads;
+
+    const adapterDir = String(done.adapter_dir);
+    const adapter = await uploadDir(artifacts, adapterDir, `${runPrefix}/model/adapter`);
+    let mergedUri: string | undefined;
+    if (typeof done.merged_dir === 'string' && done.merged_dir) mergedUri = (await uploadDir(artifacts, done.merged_dir, `${runPrefix}/model/merged`)).uri;
+    const m = (done.metrics ?? {}) as Record<string, unknown>;
+    progress.step = num(m.global_step) ?? progress.step;
+    signalWorkflow(true);
+    await signals;
+    fs.rmSync(work, { recursive: true, force: true });
+    return {
+      adapterUri: adapter.uri,
+      mergedUri,
+      metrics: { trainLoss: num(m.train_loss) ?? 0, runtimeSeconds: num(m.runtime_seconds) ?? 0, trainTokens: num(m.train_tokens) ?? 0, globalStep: num(m.global_step) ?? 0 },
+      resumedFromStep: progress.resumedFromStep ?? null,
+      checkpoints,
+      attempt,
+    };
+  } catch (err) {
+    return throwAsActivityFailure(err, ctx);
+  }
+}

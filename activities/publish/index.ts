@@ -1,0 +1,112 @@
+/**
+ * Publish (CPU queue): the fine-tuned model goes to the Hugging Face Hub only when its evaluation passes the gate.
+ * Files: the adapter (or merged weights) with its tokenizer, a model card README.md and twinflow_lineage.json.
+ * Dry-run writes exactly those files to S3 instead. The Hub token is the worker's HF_TOKEN (config.hf.token); the Hub
+ * address is the worker's HF_HUB_URL: neither comes from workflow input, so no input can send the token elsewhere.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { commit, createRepo, HubApiError } from '@huggingface/hub';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { sha256 } from '../../lib/hash';
+import type { DatasetRef, ModelEvaluation, Publish, PublishResult, Training } from '../../lib/schemas/train';
+import type { Deps } from '../deps';
+import { downloadDir, listFiles } from '../gpu/s3-dirs';
+import { runPrefixOf } from '../gpu/shared';
+import { checkGate } from './gate';
+import { modelCard } from './model-card';
+
+export interface PublishInput {
+  publish: Publish;
+  baseModel: string;
+  adapterUri: string;
+  mergedUri?: string;
+  dataset: Pick<DatasetRef, 'name' | 'version' | 'manifestUri' | 'counts'>;
+  /** The fine-tuned model's evaluation. */
+  model: ModelEvaluation;
+  evaluations: ModelEvaluation[];
+  training: Training;
+  reportUri?: string;
+}
+
+export function createPublishActivities({ config, artifacts }: Deps) {
+  return {
+    async publishModel(input: PublishInput): Promise<PublishResult> {
+      const ctx = Context.current();
+      const p = input.publish;
+      const gate = checkGate(p.gate, input.model, input.evaluations.filter((e) => e.kind === 'baseline'));
+      if (!gate.passed) return { published: false, dryRun: p.dryRun, gatePassed: false, reasons: gate.reasons, files: [] };
+
+      const weightsUri = p.weights === 'merged' ? input.mergedUri : input.adapterUri;
+      if (!weightsUri) throw ApplicationFailure.nonRetryable('publish.weights: "merged" needs training.merge = true (no merged weights were saved)', 'PublishConfig');
+      if (!p.dryRun && !config.hf.token) throw ApplicationFailure.nonRetryable('HF_TOKEN is not set in the environment of the worker that publishes', 'PublishConfig');
+
+      const runPrefix = runPrefixOf(ctx.info);
+      const wf = ctx.info.workflowExecution;
+      const dir = path.join(config.home, 'publish-work', sha256(`${runPrefix}:${p.repo}`).slice(0, 16));
+      fs.rmSync(dir, { recursive: true, force: true });
+      try {
+        await downloadDir(artifacts, weightsUri, dir);
+        const lineage = { workflowId: wf?.workflowId ?? 'n/a', runId: wf?.runId ?? 'n/a', adapterUri: input.adapterUri, reportUri: input.reportUri };
+        fs.writeFileSync(
+          path.join(dir, 'README.md'),
+          modelCard({
+            repo: p.repo,
+            baseModel: input.baseModel,
+            weights: p.weights,
+            license: p.license,
+            datasets: p.datasets ?? [input.dataset.name],
+            dataset: input.dataset,
+            model: input.model,
+            evaluations: input.evaluations,
+            training: input.training,
+            lineage,
+          }),
+        );
+        fs.writeFileSync(
+          path.join(dir, 'twinflow_lineage.json'),
+          JSON.stringify({ ...lineage, dataset: input.dataset, baseModel: input.baseModel, evaluation: input.model, gate: gate.reasons }, null, 2),
+        );
+        const files = listFiles(dir).filter((f) => f !== '_COMPLETE.json');
+        ctx.heartbeat({ files: files.length });
+
+        if (p.dryRun) {
+          const prefix = `${runPrefix}/publish-dry-run/${p.repo}`;
+          for (const f of files) await artifacts.putBytes(`${prefix}/${f}`, fs.readFileSync(path.join(dir, f)));
+          return { published: false, dryRun: true, gatePassed: true, reasons: gate.reasons, repo: p.repo, files, dryRunUri: artifacts.uri(`${prefix}/`) };
+        }
+
+        const credentials = { accessToken: config.hf.token!, hubUrl: config.hf.hubUrl };
+        let repoUrl = `${config.hf.hubUrl.replace(/\/$/, '')}/${p.repo}`;
+        try {
+          const created = await createRepo({ ...credentials, repo: { type: 'model', name: p.repo }, private: p.private, license: p.license });
+          repoUrl = created.repoUrl ?? repoUrl;
+        } catch (err) {
+          // 409: the repository exists (a re-run, or a retry after a lost response): commit to it.
+          if (!(err instanceof HubApiError && err.statusCode === 409)) throw err;
+        }
+        const out = await commit({
+          ...credentials,
+          repo: { type: 'model', name: p.repo },
+          title: p.commitMessage ?? `twinflow: ${input.model.model} (dataset ${input.dataset.name}@${input.dataset.version})`,
+          description: gate.reasons.join('\n'),
+          operations: files.map((f) => ({ operation: 'addOrUpdate' as const, path: f, content: pathToFileURL(path.join(dir, f)) })),
+          // Plain Git LFS upload (preupload → LFS batch "basic" → PUT → commit), the path the tests exercise.
+          useXet: false,
+          abortSignal: ctx.cancellationSignal,
+        });
+        return { published: true, dryRun: false, gatePassed: true, reasons: gate.reasons, repo: p.repo, repoUrl, commitOid: out?.commit.oid, files };
+      } catch (err) {
+        if (err instanceof HubApiError && err.statusCode >= 400 && err.statusCode < 500 && err.statusCode !== 408 && err.statusCode !== 429) {
+          throw ApplicationFailure.nonRetryable(`publish to ${p.repo} failed: ${err.message}`, 'HubApiError');
+        }
+        throw err;
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+export type PublishActivities = ReturnType<typeof createPublishActivities>;

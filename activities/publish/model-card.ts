@@ -1,0 +1,105 @@
+/**
+ * The model card (README.md) published with the weights: Hugging Face YAML metadata (base_model, library_name,
+ * datasets, model-index with the evaluation results) and a body with the evaluation table, the training settings
+ * and the lineage (dataset version, workflow and run ids) that reproduce the model.
+ */
+import { stringify } from 'yaml';
+import type { DatasetRef, ModelEvaluation, Training } from '../../lib/schemas/train';
+import { reportTable } from '../evaluate/report';
+
+export interface ModelCardInput {
+  repo: string;
+  baseModel: string;
+  weights: 'adapter' | 'merged';
+  license?: string;
+  datasets: string[];
+  dataset: Pick<DatasetRef, 'name' | 'version' | 'manifestUri' | 'counts'>;
+  model: ModelEvaluation;
+  evaluations: ModelEvaluation[];
+  training: Training;
+  lineage: { workflowId: string; runId: string; adapterUri: string; reportUri?: string };
+}
+
+export function modelCardMetadata(c: ModelCardInput): Record<string, unknown> {
+  const metrics: Array<Record<string, unknown>> = [];
+  if (c.model.rougeLsum !== null) metrics.push({ name: 'ROUGE-Lsum', type: 'rouge', value: Number(c.model.rougeLsum.toFixed(4)) });
+  if (c.model.ratingsRmse !== null) metrics.push({ name: 'Ratings RMSE', type: 'rmse', value: Number(c.model.ratingsRmse.toFixed(4)) });
+  if (c.model.ratingsMae !== null) metrics.push({ name: 'Ratings MAE', type: 'mae', value: Number(c.model.ratingsMae.toFixed(4)) });
+  metrics.push({ name: 'Format compliance', type: 'accuracy', value: Number(c.model.formatCompliance.toFixed(4)) });
+  return {
+    base_model: c.baseModel,
+    library_name: c.weights === 'adapter' ? 'peft' : 'transformers',
+    ...(c.license && { license: c.license }),
+    pipeline_tag: 'text-generation',
+    tags: ['twinflow', 'sft', 'trl', ...(c.weights === 'adapter' ? ['lora', `base_model:adapter:${c.baseModel}`] : ['merged'])],
+    datasets: c.datasets,
+    'model-index': [
+      {
+        name: c.repo.split('/')[1],
+        results: [
+          {
+            task: { type: 'text-generation', name: 'Text Generation' },
+            dataset: { name: c.dataset.name, type: c.datasets[0] ?? c.dataset.name, split: 'test', revision: c.dataset.version },
+            metrics,
+          },
+        ],
+      },
+    ],
+  };
+}
+
+export function modelCard(c: ModelCardInput): string {
+  const t = c.training;
+  const usage =
+    c.weights === 'adapter'
+      ? [
+          '```python',
+          'from peft import AutoPeftModelForCausalLM',
+          'from transformers import AutoTokenizer',
+          '',
+          `model = AutoPeftModelForCausalLM.from_pretrained("${c.repo}")`,
+          `tokenizer = AutoTokenizer.from_pretrained("${c.repo}")`,
+          '```',
+        ]
+      : ['```python', 'from transformers import AutoModelForCausalLM, AutoTokenizer', '', `model = AutoModelForCausalLM.from_pretrained("${c.repo}")`, `tokenizer = AutoTokenizer.from_pretrained("${c.repo}")`, '```'];
+  return [
+    '---',
+    stringify(modelCardMetadata(c), { lineWidth: 0 }).trimEnd(),
+    '---',
+    '',
+    `# ${c.repo.split('/')[1]}`,
+    '',
+    `A ${c.weights === 'adapter' ? 'LoRA adapter for' : 'fine-tune (LoRA merged into the weights) of'} \`${c.baseModel}\`, trained with twinflow (TRL SFT + PEFT) on dataset \`${c.dataset.name}\` version \`${c.dataset.version}\` (${c.dataset.counts.train} train / ${c.dataset.counts.validation} validation / ${c.dataset.counts.test} test examples).`,
+    '',
+    '## Evaluation',
+    '',
+    `On the ${c.model.count} examples of the test split (ROUGE-Lsum: F-measure of Google's rouge-score on the text part):`,
+    '',
+    reportTable(c.evaluations),
+    '',
+    '## Training',
+    '',
+    '| setting | value |',
+    '|---|---|',
+    `| method | ${t.quantization === '4bit' ? 'QLoRA (4-bit NF4)' : 'LoRA'} r=${t.lora.r}, alpha=${t.lora.alpha}, dropout=${t.lora.dropout}, targets=${Array.isArray(t.lora.targetModules) ? t.lora.targetModules.join(',') : t.lora.targetModules} |`,
+    `| max sequence length | ${t.maxSeqLength} |`,
+    `| epochs / max steps | ${t.epochs} / ${t.maxSteps} |`,
+    `| learning rate | ${t.learningRate} (${t.lrScheduler}, warmup ${t.warmupRatio}) |`,
+    `| batch | ${t.perDeviceBatchSize} × ${t.gradientAccumulationSteps} accumulation |`,
+    `| packing / assistant-only loss | ${t.packing} / ${t.assistantOnlyLoss} |`,
+    `| seed | ${t.seed} |`,
+    '',
+    '## Usage',
+    '',
+    ...usage,
+    '',
+    '## Lineage',
+    '',
+    `- dataset: \`${c.dataset.name}\` version \`${c.dataset.version}\` (${c.dataset.manifestUri})`,
+    `- workflow id: \`${c.lineage.workflowId}\``,
+    `- run id: \`${c.lineage.runId}\``,
+    `- adapter artifact: ${c.lineage.adapterUri}`,
+    ...(c.lineage.reportUri ? [`- evaluation report: ${c.lineage.reportUri}`] : []),
+    '',
+  ].join('\n');
+}
