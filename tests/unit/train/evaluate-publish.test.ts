@@ -9,10 +9,10 @@ import { trainerConfig } from '../../../activities/gpu/fine-tune';
 import { createPublishActivities } from '../../../activities/publish';
 import { checkGate } from '../../../activities/publish/gate';
 import { modelCard } from '../../../activities/publish/model-card';
-import { ArtifactStore } from '../../../lib/artifacts';
+import { createDeps } from '../../../activities/deps';
 import { loadConfig } from '../../../lib/config';
 import { formatOutput } from '../../../lib/metrics/output-format';
-import { type Example, type ModelEvaluation, outputFormatSchema, trainingSchema, trainInputSchema } from '../../../lib/schemas/train';
+import { type Example, type ModelEvaluation, outputFormatSchema, publishSchema, trainingSchema, trainInputSchema } from '../../../lib/schemas/train';
 import { parseInput } from '../../../lib/schemas/validate';
 import { type HfHubServer, startHfHubServer } from '../../helpers/hf-hub-server';
 
@@ -207,9 +207,9 @@ describe('publishModel with a failing gate', () => {
 
   it('publishes nothing: the Hub receives no request', async () => {
     const config = loadConfig({ HF_TOKEN: 'hf_test', HF_HUB_URL: hub.url, S3_ENDPOINT: 'http://127.0.0.1:9' });
-    const { publishModel } = createPublishActivities({ config, artifacts: ArtifactStore.fromConfig(config) });
+    const { publishModel } = createPublishActivities(createDeps(config));
     const result = await new MockActivityEnvironment().run(publishModel, {
-      publish: { repo: 'acme/reviewer', private: true, weights: 'adapter', dryRun: false, gate: { minRougeLsum: 0.99 } },
+      publish: publishSchema.parse({ repo: 'acme/reviewer', gate: { minRougeLsum: 0.99 } }),
       baseModel: 'base',
       adapterUri: 's3://b/adapter/',
       dataset: { name: 'd', version: 'v', manifestUri: 's3://b/m.json', counts: { train: 1, validation: 0, test: 1 } },
