@@ -6,7 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../../lib/config';
+import { loadConfig, PROJECT_ROOT } from '../../../lib/config';
+import { LocalEmbedder } from '../../../lib/embedding/local';
 import { LanceDBStore } from '../../../lib/vectorstore/lancedb';
 import { makePoint, vec } from '../../contract/points';
 import { runVectorStoreContract } from '../../contract/vectorstore.contract';
@@ -91,6 +92,21 @@ describe('LanceDBStore specifics', () => {
     expect(ours.length).toBe(native.length);
     for (const hit of ours) expect(hit.score).toBeCloseTo(nativeScores[hit.id]!, 6);
     expect(ours.map((h) => h.id)).toEqual([...native].sort((x, y) => y._relevance_score - x._relevance_score).map((r) => r.id));
+    await store.close();
+  });
+
+  it('finds sentences by meaning and by keyword with the real local embedder', async () => {
+    const embedder = await LocalEmbedder.create({ model: 'all-MiniLM-L6-v2', modelsDir: loadConfig().embedding.modelsDir, allowRemote: false });
+    const store = new LanceDBStore({ uri: path.join(root, 'semantic') });
+    await store.ensureCollection('s', { dimension: embedder.dimension, distance: 'cosine' });
+    const texts = ['The cat sits on the mat.', 'Quarterly tax filings are due in April.', 'Temporal retries failed activities with backoff.', 'The LORA-7731 adapter was trained overnight.'];
+    const vectors = await embedder.embed(texts);
+    await store.upsert('s', texts.map((text, i) => ({ ...makePoint({ docId: `s${i}`, text }), vector: vectors[i]! })));
+    const byMeaning = await store.search('s', { vector: await embedder.embedQuery('A feline rests on a rug.'), limit: 2 });
+    expect(byMeaning[0]!.text).toBe(texts[0]);
+    expect(byMeaning[0]!.score - byMeaning[1]!.score).toBeGreaterThan(0.2);
+    const hybrid = await store.hybridSearch('s', { vector: await embedder.embedQuery('How do workflows handle errors?'), query: 'LORA-7731', limit: 2 });
+    expect(hybrid.map((h) => h.text).sort()).toEqual([texts[2], texts[3]].sort());
     await store.close();
   });
 

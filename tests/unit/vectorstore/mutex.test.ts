@@ -8,7 +8,8 @@ describe('KeyedMutex', () => {
     const log: string[] = [];
     let active = 0;
     let peak = 0;
-    const gate = Promise.withResolvers<void>();
+    let open!: () => void;
+    const gate = { promise: new Promise<void>((resolve) => (open = resolve)), resolve: () => open() };
     const job = (key: string, name: string, wait?: Promise<void>) =>
       mutex.run(key, async () => {
         active += key === 'a' ? 1 : 0;

@@ -1,0 +1,82 @@
+/** The local embedder with the real all-MiniLM-L6-v2 (int8 ONNX) from .twinflow/models, offline. */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../lib/config';
+import { createEmbedder } from '../../../lib/embedding';
+import { LocalEmbedder } from '../../../lib/embedding/local';
+import { cosine, dot } from '../../../lib/embedding/vector';
+
+const modelsDir = loadConfig().embedding.modelsDir;
+let embedder: LocalEmbedder;
+beforeAll(async () => {
+  embedder = await LocalEmbedder.create({ model: 'all-MiniLM-L6-v2', modelsDir, batchSize: 2, allowRemote: false });
+});
+
+describe('LocalEmbedder', () => {
+  it('identifies model, dtype and pooling, and reads the dimension from the model', () => {
+    expect(embedder.modelId).toBe('local:all-MiniLM-L6-v2:q8:mean');
+    expect(embedder.dimension).toBe(384);
+    expect(embedder.maxTokens).toBe(512);
+  });
+
+  it('puts related sentences closer than unrelated ones, with unit-length vectors', async () => {
+    const [cat, feline, tax] = await embedder.embed(['The cat sits on the mat.', 'A feline rests on a rug.', 'Quarterly tax filings are due in April.']);
+    for (const v of [cat!, feline!, tax!]) {
+      expect(v).toHaveLength(384);
+      expect(dot(v, v)).toBeCloseTo(1, 5);
+    }
+    const related = cosine(cat!, feline!);
+    const unrelated = cosine(cat!, tax!);
+    expect(related).toBeGreaterThan(0.4);
+    expect(related - unrelated).toBeGreaterThan(0.3);
+    const query = await embedder.embedQuery('Where is the cat?');
+    expect(cosine(query, cat!)).toBeGreaterThan(cosine(query, tax!));
+  });
+
+  it('returns vectors in input order whatever the batching, as if embedded one by one', async () => {
+    const texts = ['short', 'a much longer sentence about vector databases and retrieval', 'mid length text here', 'x'];
+    const together = await embedder.embed(texts);
+    for (let i = 0; i < texts.length; i++) {
+      const [alone] = await embedder.embed([texts[i]!]);
+      alone!.forEach((x, j) => expect(x).toBeCloseTo(together[i]![j]!, 4));
+    }
+    expect(await embedder.embed([])).toEqual([]);
+  });
+
+  it('truncates inputs longer than the window instead of failing', async () => {
+    const long = 'retrieval '.repeat(2000);
+    const [v] = await embedder.embed([long]);
+    expect(dot(v!, v!)).toBeCloseTo(1, 5);
+    const short = await LocalEmbedder.create({ model: 'all-MiniLM-L6-v2', modelsDir, maxTokens: 16 });
+    expect(short.modelId).toBe('local:all-MiniLM-L6-v2:q8:mean:max16');
+    // Only the first 16 tokens count: two texts that differ after them embed the same.
+    const [a, b] = await short.embed([`${'same words '.repeat(10)} apples`, `${'same words '.repeat(10)} rockets`]);
+    expect(cosine(a!, b!)).toBeCloseTo(1, 5);
+  });
+
+  it('loads the model once per process', async () => {
+    const before = LocalEmbedder.loadedModelCount();
+    expect(before).toBeGreaterThanOrEqual(1);
+    const again = await createEmbedder(loadConfig({ ...process.env, EMBEDDING_PROVIDER: 'local', EMBEDDING_MODEL: 'all-MiniLM-L6-v2' }));
+    expect(again.modelId).toBe(embedder.modelId);
+    expect(LocalEmbedder.loadedModelCount()).toBe(before);
+  });
+
+  describe('clear errors', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'twinflow-models-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    it('names a missing model folder when remote loading is off', async () => {
+      await expect(LocalEmbedder.create({ model: 'no-such-model', modelsDir: dir, allowRemote: false })).rejects.toThrow(
+        `Embedding model folder ${path.join(dir, 'no-such-model')} does not exist`,
+      );
+    });
+    it('names a folder without an ONNX model, and a dtype the folder lacks', async () => {
+      mkdirSync(path.join(dir, 'empty-model'));
+      writeFileSync(path.join(dir, 'empty-model', 'config.json'), '{}');
+      await expect(LocalEmbedder.create({ model: 'empty-model', modelsDir: dir })).rejects.toThrow(/No ONNX model in .*empty-model\/onnx/);
+      await expect(LocalEmbedder.create({ model: 'all-MiniLM-L6-v2', modelsDir, dtype: 'fp32' })).rejects.toThrow(/has no fp32 model \(onnx\/model.onnx\); available: q8/);
+    });
+  });
+});
