@@ -50,7 +50,7 @@ export function createCleanActivities({ artifacts }: Deps) {
           }
           const dup = duplicates.check(outcome.doc);
           if (dup) {
-            drop(raw.location, 'duplicate', `same content as ${dup}`);
+            drop(raw.location, 'duplicate', `same content as ${dup.keptDocId}`);
             continue;
           }
           yield outcome.doc;

@@ -73,16 +73,16 @@ export function createCrawlActivities({ artifacts }: Deps) {
         ctx.heartbeat(state);
       };
 
-      const crawler = createSource(source);
+      // The s3 inbox source reads through the artifact store's client (same endpoint and credentials).
+      const crawler = createSource(source, { s3: { client: artifacts.s3, defaultBucket: artifacts.bucket } });
       for await (const outcome of crawler.crawl({ signal: ctx.cancellationSignal, resumeAfter: state.cursor })) {
+        lastLocation = outcome.cursor;
         if (outcome.kind === 'document') {
-          lastLocation = outcome.doc.location;
           docs.push(outcome.doc);
           pending.fetched += 1;
         } else {
-          lastLocation = outcome.location;
           const counts = outcome.kind === 'failed' ? pending.failed : pending.skipped;
-          counts[outcome.reason] = (counts[outcome.reason] ?? 0) + 1;
+          counts[outcome.reason] = (counts[outcome.reason] ?? 0) + (outcome.count ?? 1);
           report.push({ location: outcome.location, kind: outcome.kind, reason: outcome.reason, detail: outcome.detail, status: outcome.status });
         }
         if (docs.length >= partSize || report.length >= partSize * 10) await flush();

@@ -173,6 +173,7 @@ export async function fineTune(
         killGraceMs: settings.killGraceMs,
         onSpawn: (pid) => hooks.onTrainerSpawn?.({ pid, attempt, command: 'train' }),
         onEvent: async (ev) => {
+          hooks.onTrainerEvent?.({ event: ev, attempt, command: 'train' });
           switch (ev.event) {
             case 'start':
               progress.maxSteps = num(ev.max_steps) ?? 0;
@@ -205,6 +206,10 @@ export async function fineTune(
           }
         },
       }));
+    } catch (err) {
+      // Let the checkpoint uploads in flight settle: nothing of a failed attempt keeps running in the background.
+      await uploads.catch(() => undefined);
+      throw err;
     } finally {
       clearInterval(timer);
     }

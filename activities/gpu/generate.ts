@@ -86,6 +86,7 @@ export async function generatePredictions(
         killGraceMs: settings.killGraceMs,
         onSpawn: (pid) => hooks.onTrainerSpawn?.({ pid, attempt: ctx.info.attempt, command: 'generate' }),
         onEvent: (ev) => {
+          hooks.onTrainerEvent?.({ event: ev, attempt: ctx.info.attempt, command: 'generate' });
           if (ev.event === 'progress') {
             last = { done: Number(ev.done) || 0, total: Number(ev.total) || examples.length };
             ctx.heartbeat(last);

@@ -12,6 +12,8 @@ import { TrainerError } from './trainer-process';
 /** Observers of the GPU activities (metrics, logs, and tests that need to act at a precise moment). */
 export interface GpuHooks {
   onTrainerSpawn?: (e: { pid: number; attempt: number; command: 'train' | 'generate' }) => void;
+  /** Every trainer event, as it is read (before the activity handles it). */
+  onTrainerEvent?: (e: { event: Record<string, unknown>; attempt: number; command: 'train' | 'generate' }) => void;
   onCheckpointUploaded?: (e: { step: number; key: string; attempt: number }) => void | Promise<void>;
 }
 

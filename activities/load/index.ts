@@ -4,12 +4,13 @@
  * search never sees a document with no chunks.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { PartRef } from '../../lib/schemas/ingest';
+import type { ChunkingOptions, PartRef } from '../../lib/schemas/ingest';
 import type { ParentRecord, Point } from '../../lib/vectorstore/types';
 import type { ChunkRecord, DocChunkCount } from '../chunk';
 import type { Deps } from '../deps';
 import type { VectorRecord } from '../embed';
 import { elapsedSince } from '../parts';
+import { publishCollection, resolveCollection } from '../sync/collection';
 
 const UPSERT_BATCH = 256;
 
@@ -25,8 +26,17 @@ export interface LoadInput {
 export function createLoadActivities(deps: Deps) {
   const { artifacts } = deps;
   return {
-    /** Creates the collection for the configured embedder; a dimension mismatch is a non-retryable error. */
-    async prepareCollection({ collection }: { collection: string }) {
+    /**
+     * Creates the collection for the configured embedder; a dimension mismatch is a non-retryable error.
+     * With `chunking`, `collection` is the user-facing name (an alias) and the vectors go into the physical collection
+     * of the index identity (model + chunking, see activities/sync/collection.ts), the one sync uses too; the caller
+     * publishes it with publishCollection once loaded.
+     */
+    async prepareCollection({ collection, chunking }: { collection: string; chunking?: ChunkingOptions }) {
+      if (chunking) {
+        const resolved = await resolveCollection(deps, collection, chunking);
+        return { name: resolved.physical, dimension: resolved.identity.dimension, model: resolved.identity.model, alias: collection, live: resolved.live };
+      }
       const [store, embedder] = await Promise.all([deps.vectorStore(), deps.cachedEmbedder()]);
       try {
         await store.ensureCollection(collection, { dimension: embedder.dimension, distance: 'cosine' });
@@ -40,7 +50,12 @@ export function createLoadActivities(deps: Deps) {
         }
         throw err;
       }
-      return { name: collection, dimension: embedder.dimension, model: embedder.modelId };
+      return { name: collection, dimension: embedder.dimension, model: embedder.modelId, alias: undefined, live: undefined };
+    },
+
+    /** Points the alias at a physical collection once it is complete (no-op if it already does); drops the old one. */
+    async publishCollection({ alias, physical }: { alias: string; physical: string }) {
+      return publishCollection(deps, alias, physical);
     },
 
     async loadPart({ collection, chunksPart, parentsPart, vectorsPart, docIds }: LoadInput) {

@@ -1,0 +1,97 @@
+/**
+ * Feature-pipeline benchmark: the `ingest` workflow over the 49 real fixture pages served on localhost, through a real
+ * Temporal worker, MinIO and LanceDB, with the local MiniLM model. Reports end-to-end pages/s and chunks/s, each
+ * step's share of the activity time, and the embed step's throughput against the bare model's on the same chunks
+ * in the same run (pipeline overhead = 1 - step / bare; goal < 15%).
+ *
+ *   bin/twinflow stack up && node --import tsx bench/ingest-bench.ts [--pages 49] [--concurrency 1] [--out file.json]
+ *
+ * Uses the local stack of your configuration (default ports) and a fresh LanceDB folder and collection per run, so the
+ * embedding cache starts empty and every chunk is really embedded.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { ChunkRecord } from '../activities/chunk';
+import { createDeps } from '../activities/deps';
+import { TwinflowClient } from '../client';
+import { stackOptionsFromConfig, stackUp } from '../infra/stack';
+import { loadConfig } from '../lib/config';
+import { createEmbedder } from '../lib/embedding';
+import type { IngestInput } from '../lib/schemas/ingest';
+import { connectWorker, createWorker } from '../workers/worker';
+import { startFixtureSite } from '../tests/helpers/fixture-site';
+
+const { values } = parseArgs({
+  options: {
+    pages: { type: 'string', default: '49' },
+    concurrency: { type: 'string', default: '1' },
+    out: { type: 'string' },
+  },
+});
+
+const lancedb = fs.mkdtempSync(path.join(os.tmpdir(), 'twinflow-bench-lancedb-'));
+const config = loadConfig({ ...process.env, LANCEDB_URI: lancedb });
+Runtime.install({ logger: new DefaultLogger('WARN') });
+await stackUp(stackOptionsFromConfig(config), () => undefined);
+
+const site = await startFixtureSite({ pages: Number(values.pages) });
+const deps = createDeps(config);
+const connection = await connectWorker(config);
+const taskQueue = `bench-ingest-${Date.now()}`;
+const worker = await createWorker({ config, connection, taskQueue, activities: createActivities(deps), maxConcurrentActivities: 8, withWorkflows: true });
+const client = await TwinflowClient.connect(config);
+const collection = `bench_${Date.now()}`;
+const input = {
+  collection,
+  sources: [{ type: 'web', id: 'fixtures', sitemaps: [site.url('/sitemap.xml')], perHostRps: 1000, perHostConcurrency: 8, maxPages: 1000 }],
+  concurrency: Number(values.concurrency),
+} as IngestInput;
+
+const t0 = performance.now();
+const result = await worker.runUntil(async () => {
+  const handle = await client.startIngest(input, { workflowId: `bench-${collection}`, taskQueue });
+  return handle.result();
+});
+const wallS = (performance.now() - t0) / 1000;
+
+// The bare model on the very same chunk texts, same batch size, same process, no cache and no pipeline around it.
+const texts: string[] = [];
+const runKeyPrefix = result.artifacts.manifest.replace(/\/manifest\.jsonl$/, '');
+for await (const o of deps.artifacts.list(`${deps.artifacts.keyOf(runKeyPrefix)}/chunks/`)) {
+  for await (const c of deps.artifacts.readJsonl<ChunkRecord>(o.key)) texts.push(c.text);
+}
+const bare = await createEmbedder(config);
+await bare.embed(texts.slice(0, 8)); // warm-up, as the worker's model was warm after its first batch
+const b0 = performance.now();
+for (let i = 0; i < texts.length; i += config.embedding.batchSize) await bare.embed(texts.slice(i, i + config.embedding.batchSize));
+const bareS = (performance.now() - b0) / 1000;
+
+const stepTotal = Object.values(result.timings).reduce((a, b) => a + b, 0);
+const embedStepS = result.timings.embed! / 1000;
+const report = {
+  machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+  command: `node --import tsx bench/ingest-bench.ts --pages ${values.pages} --concurrency ${values.concurrency}`,
+  pages: result.documents.fetched,
+  documentsLoaded: result.documents.loaded,
+  chunks: result.chunks,
+  wallSeconds: +wallS.toFixed(2),
+  pagesPerSecond: +(result.documents.fetched / wallS).toFixed(2),
+  chunksPerSecond: +(result.chunks / wallS).toFixed(2),
+  stepShares: Object.fromEntries(Object.entries(result.timings).map(([k, v]) => [k, `${((100 * v) / stepTotal).toFixed(1)}%`])),
+  stepSeconds: Object.fromEntries(Object.entries(result.timings).map(([k, v]) => [k, +(v / 1000).toFixed(2)])),
+  embedStepChunksPerSecond: +(result.vectors.embedded / embedStepS).toFixed(2),
+  bareModelChunksPerSecond: +(texts.length / bareS).toFixed(2),
+  embedOverheadPercent: +(100 * (1 - result.vectors.embedded / embedStepS / (texts.length / bareS))).toFixed(1),
+};
+console.log(JSON.stringify(report, null, 2));
+if (values.out) fs.writeFileSync(values.out, JSON.stringify(report, null, 2));
+
+await client.close();
+await connection.close();
+await site.close();
+await (await deps.vectorStore()).close();
+fs.rmSync(lancedb, { recursive: true, force: true });
