@@ -163,7 +163,7 @@ export interface PackOptions {
   budget: number;
   /** Tokens the start of a window may repeat from the end of the previous one (0: windows partition the atoms). */
   overlap: number;
-  /** A last window that adds fewer new tokens than this is merged into the one before (or widened to a full one). */
+  /** A last window that adds fewer new tokens than this is merged into the one before, or made bigger. */
   minTail: number;
   /** Cut qualities above this count as equal (children treat block and sentence ends alike). */
   maxCut: number;
@@ -235,7 +235,9 @@ export function packAtoms(runs: AtomRuns, opts: PackOptions): Window[] {
     i = next;
   }
 
-  // A tail that adds fewer than minTail new tokens: fold it into the window before, or widen it to a full window.
+  // A tail that adds fewer than minTail new tokens: fold it into the window before when that fits; otherwise make it
+  // bigger without breaking the budget (with overlap, by starting it earlier; without, by moving the previous
+  // window's end back to a good cut).
   if (windows.length >= 2) {
     const last = windows[windows.length - 1]!;
     const previous = windows[windows.length - 2]!;
@@ -249,6 +251,21 @@ export function packAtoms(runs: AtomRuns, opts: PackOptions): Window[] {
         let tokens = runs.measure(from, n);
         while (tokens > opts.budget && from < last.from) tokens = runs.measure(++from, n);
         windows[windows.length - 1] = { from, to: n, tokens };
+      } else {
+        let cut = -1;
+        let bestCut = -1;
+        for (let k = previous.to - 1; k > previous.from && runs.sum(k, n) <= opts.budget; k--) {
+          if (runs.sum(k, n) >= opts.minTail && cutAt(k) > bestCut) {
+            bestCut = cutAt(k);
+            cut = k;
+          }
+        }
+        if (cut > 0) {
+          const tailTokens = runs.measure(cut, n);
+          if (tailTokens <= opts.budget) {
+            windows.splice(windows.length - 2, 2, { from: previous.from, to: cut, tokens: runs.measure(previous.from, cut) }, { from: cut, to: n, tokens: tailTokens });
+          }
+        }
       }
     }
   }
