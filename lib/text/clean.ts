@@ -11,7 +11,10 @@
  * - Plain text stays text; source code becomes a fenced block (labelled with its language) under a heading that
  *   names its path.
  * Then every format is normalised (normalize.ts) and measured: documents with less visible text than `minChars`
- * (`minCodeChars` for source files) are dropped as too short.
+ * (`minCodeChars` for source files) are dropped as too short. Visible characters rather than words are counted so
+ * that Chinese or Japanese pages, which do not separate words with spaces, are measured fairly.
+ *
+ * `language` is the page's natural language (<html lang>) for web pages and the programming language for source.
  */
 import path from 'node:path';
 import { z } from 'zod';

@@ -1,6 +1,9 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { env } from '@huggingface/transformers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadTokenizer, TokenizerNotFoundError } from '../../../lib/text';
 import { MODEL_NAME, modelsDir } from './fixtures';
@@ -57,5 +60,39 @@ describe('loadTokenizer', () => {
       new RegExp(`no tokenizer for "no-such-model".*${tmp.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/no-such-model.*fetch-models\\.sh`),
     );
     await expect(loadTokenizer('')).rejects.toThrow(/empty/);
+  });
+
+  it('downloads from the Hub only when allowRemote is set (a local stand-in serving the Hub file URLs)', async () => {
+    // The Hub's file endpoint: GET /<owner>/<name>/resolve/<revision>/<file>, answered here from the local copy.
+    const requests: string[] = [];
+    const server = http.createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      const m = /^\/test-org\/minilm-copy\/resolve\/main\/([\w.]+)$/.exec(req.url ?? '');
+      const file = m && path.join(modelsDir(), MODEL_NAME, m[1]!);
+      if (!file || !fs.existsSync(file)) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('Entry not found');
+        return;
+      }
+      const body = fs.readFileSync(file);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const saved = { remoteHost: env.remoteHost, cacheDir: env.cacheDir };
+    env.remoteHost = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    env.cacheDir = path.join(tmp, 'hf-cache');
+    try {
+      await expect(loadTokenizer('test-org/minilm-copy', { modelsDir: tmp })).rejects.toThrow(/allowRemote/);
+      expect(requests).toEqual([]);
+      const remote = await loadTokenizer('test-org/minilm-copy', { modelsDir: tmp, allowRemote: true });
+      expect(requests.some((r) => r === 'GET /test-org/minilm-copy/resolve/main/tokenizer.json')).toBe(true);
+      expect(remote.source).toBe('test-org/minilm-copy');
+      expect(remote.maxTokens).toBe(512);
+      // Not inspected for additivity (only local folders are): the chunker measures its windows instead.
+      expect(remote.additive).toBe(false);
+      expect(remote.encode('Hello, World!')).toEqual([7592, 1010, 2088, 999]);
+    } finally {
+      Object.assign(env, saved);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
