@@ -27,6 +27,18 @@ function web(config: WebInput) {
   });
 }
 
+/**
+ * Request arrivals `interval` apart. The server runs in the test's own process, so a request can be seen late when the
+ * event loop is busy (tens of ms on a shared 2-core machine); lateness does not add up, since the crawler reserves its
+ * slots on a fixed schedule. So: each gap at least interval - 50 ms, and the whole run at least (n-1) intervals less
+ * 50 ms. Without a rate limit the gaps would be about 0 ms.
+ */
+function expectSpacing(starts: number[], interval: number): void {
+  const slack = 50;
+  for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(interval - slack);
+  expect(starts.at(-1)! - starts[0]!).toBeGreaterThanOrEqual((starts.length - 1) * interval - slack);
+}
+
 beforeAll(async () => {
   site = await startFixtureSite();
 });
@@ -170,7 +182,7 @@ describe('web source: fetching', () => {
     const { docFor } = await crawlAll(web({ urls: [site.url('/busy')] }));
     expect(docFor(site.url('/busy'))).toMatchObject({ contentType: 'text/plain', body: 'served' });
     const [first, second] = site.requests.filter((r) => r.path === '/busy');
-    expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(900); // 1 s, less the jitter of seeing the first one late
   });
 
   it('detects redirect loops and over-long chains, and keeps a redirected page under its listed URL', async () => {
@@ -286,7 +298,7 @@ describe('web source: politeness and resumption', () => {
         setTimeout(() => {
           active--;
           res.writeHead(200, { 'content-type': 'text/plain' }).end(`page ${i}`);
-        }, 150);
+        }, 300); // longer than the 100 ms between starts, so without a concurrency limit 3 would overlap
       });
     }
     const urls = Array.from({ length: 6 }, (_, i) => site.url(`/rate/${i}`));
@@ -294,7 +306,8 @@ describe('web source: politeness and resumption', () => {
     const { docs } = await crawlAll(web({ urls, perHostRps: 10, perHostConcurrency: 2 }));
     expect(docs).toHaveLength(6);
     const starts = site.requests.slice(from).filter((r) => r.path.startsWith('/rate/')).map((r) => r.at);
-    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(90); // 10 rps
+    expect(starts).toHaveLength(6);
+    expectSpacing(starts, 100); // 10 rps
     expect(peak).toBe(2);
   });
 
@@ -316,6 +329,28 @@ describe('web source: politeness and resumption', () => {
     }
     expect(progress[0]).toBe(at + 2);
     expect(progress.at(-1)).toBe(first.outcomes.length);
+  });
+
+  it('slows down to a robots.txt Crawl-delay, and crawls nothing when robots.txt is unreachable', async () => {
+    const other = await startFixtureSite({ pages: ['002', 'cnn', 'cnet'] });
+    try {
+      other.setRoute('/robots.txt', (_q, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('User-agent: *\nCrawl-delay: 0.3\n'));
+      const { docs } = await crawlAll(web({ urls: other.pages.map((p) => other.url(p.path)) }));
+      expect(docs).toHaveLength(3);
+      const starts = other.requests.filter((r) => r.path !== '/robots.txt').map((r) => r.at);
+      expectSpacing(starts, 300);
+
+      other.setRoute('/robots.txt', (_q, res) => res.writeHead(503).end());
+      const down = await crawlAll(web({ urls: [other.url('/cnn/')] }));
+      expect(down.reportFor(other.url('/cnn/'))).toMatchObject({ kind: 'skipped', reason: 'robots_disallowed' });
+      expect(down.reportFor(other.url('/cnn/')).detail).toMatch(/robots\.txt could not be read.*RFC 9309/);
+      expect(other.hits.get('/cnn/')).toBe(1); // only the first crawl's request
+
+      other.setRoute('/robots.txt', (_q, res) => res.writeHead(404).end());
+      expect((await crawlAll(web({ urls: [other.url('/cnn/')] }))).docs).toHaveLength(1); // no robots.txt: all allowed
+    } finally {
+      await other.close();
+    }
   });
 
   it('stops when its signal is aborted', async () => {
