@@ -4,7 +4,7 @@
  * holds URIs, counts and small summaries only (claim check). The `progress` query reports the stage, the dataset,
  * the training step/loss/ETA (signalled by the fine-tune activity) and the evaluations so far.
  */
-import { ApplicationFailure, defineQuery, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, defineQuery, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { DatasetActivities } from '../activities/dataset';
 import type { EvaluateActivities } from '../activities/evaluate';
 import type { GpuActivities } from '../activities/gpu';
@@ -55,7 +55,9 @@ export async function train(input: TrainInput): Promise<TrainResult> {
     taskQueue: gpuTaskQueue,
     startToCloseTimeout: cfg.gpu.startToCloseTimeout,
     heartbeatTimeout: cfg.gpu.heartbeatTimeout,
-    retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: cfg.gpu.maximumAttempts },
+    retry: { initialInterval: cfg.gpu.retryInitialInterval, backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: cfg.gpu.maximumAttempts },
+    // A cancelled workflow waits until the trainer process is really gone (the GPU is free again).
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
 
   // 1. Dataset.

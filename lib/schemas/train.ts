@@ -320,6 +320,8 @@ export const trainInputSchema = z
         heartbeatTimeout: duration.default('5 minutes'),
         startToCloseTimeout: duration.default('72 hours'),
         maximumAttempts: z.number().int().positive().max(20).default(3),
+        /** First retry delay of a failed GPU activity (then doubling, at most 10 minutes). */
+        retryInitialInterval: duration.default('10 seconds'),
         /** At most one progress update per this many seconds reaches the workflow (checkpoints always do). */
         progressIntervalSeconds: z.number().positive().default(30),
       })

@@ -1,0 +1,294 @@
+/**
+ * The `train` workflow end to end on the real stack (Temporal + MinIO) with the tiny Llama model on CPU: a CPU worker
+ * and a GPU-queue worker in this process, the real Python trainer as a subprocess, baselines served by an
+ * OpenAI-compatible HTTP server, publishing to a Hub-compatible HTTP server.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../../activities';
+import { createDeps } from '../../../activities/deps';
+import { createGpuActivities, type GpuHooks } from '../../../activities/gpu';
+import { PROJECT_ROOT } from '../../../lib/config';
+import { formatOutput } from '../../../lib/metrics/output-format';
+import { type TrainInput, type TrainProgress, type TrainResult, outputFormatSchema, TRAIN_PROGRESS_QUERY } from '../../../lib/schemas/train';
+import { createWorker } from '../../../workers/worker';
+import { testConfig } from '../../harness/stack';
+import { withWorker } from '../../harness/worker';
+import { type HfHubServer, startHfHubServer } from '../../helpers/hf-hub-server';
+import { type OpenAIChatServer, startOpenAIChatServer } from '../../helpers/openai-chat-server';
+import { tinyModelDir } from './tiny-model';
+
+const HF_TOKEN = 'hf_integration_token';
+const companies = fs
+  .readFileSync(path.join(PROJECT_ROOT, 'examples/reviews/companies.jsonl'), 'utf8')
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => JSON.parse(l) as Record<string, string | number>);
+const format = outputFormatSchema.parse({ ratings: { keys: ['overall', 'culture', 'compensation', 'balance'] } });
+
+let tiny: string;
+let chat: OpenAIChatServer;
+let hub: HfHubServer;
+
+beforeAll(async () => {
+  tiny = tinyModelDir();
+  hub = await startHfHubServer({ token: HF_TOKEN });
+  // A "strong" baseline that knows every company: zero-shot answers the exact review with culture off by one;
+  // few-shot (recognised by its worked examples) answers only the first sentence with exact ratings.
+  chat = await startOpenAIChatServer({
+    apiKey: 'sk-baseline',
+    respond: (req) => {
+      const messages = req.body.messages ?? [];
+      const last = messages.at(-1)!.content;
+      const c = companies.find((x) => last.startsWith(`Review ${x.name}:`));
+      if (!c) return { content: 'I do not know this company.' };
+      const ratings = { overall: Number(c.overall), culture: Number(c.culture), compensation: Number(c.compensation), balance: Number(c.work_life_balance) };
+      const fewShot = messages.filter((m) => m.role === 'assistant').length > 0;
+      if (fewShot) return { content: formatOutput(String(c.review).split('\n')[0]!, ratings, format) };
+      return { content: formatOutput(String(c.review), { ...ratings, culture: ratings.culture === 5 ? 4 : ratings.culture + 1 }, format) };
+    },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await chat?.close();
+  await hub?.close();
+});
+
+function trainInput(name: string, gpuTaskQueue: string, patch: Partial<TrainInput> = {}): TrainInput {
+  return {
+    name,
+    dataset: {
+      name: 'company-reviews',
+      source: {
+        kind: 'records',
+        uri: path.join(PROJECT_ROOT, 'examples/reviews/companies.jsonl'),
+        idField: 'id',
+        template: {
+          system: 'You review companies as an employee would.',
+          user: 'Review {{name}}: {{description}}',
+          response: '{{review}}',
+          ratingFields: { balance: 'work_life_balance' },
+        },
+      },
+      format: { ratings: { keys: ['overall', 'culture', 'compensation', 'balance'] } },
+      // No validation split: the trainer would evaluate at every checkpoint, which costs seconds per step here.
+      split: { validation: 0, test: 0.1, seed: 42 },
+      tokenizer: tiny,
+      maxSeqLength: 512,
+    },
+    model: { baseModel: tiny, name: 'tiny-llama-lora' },
+    training: {
+      maxSteps: 8,
+      saveSteps: 2,
+      loggingSteps: 1,
+      saveTotalLimit: 2,
+      perDeviceBatchSize: 2,
+      gradientAccumulationSteps: 1,
+      learningRate: 1e-3,
+      warmupRatio: 0,
+      gradientCheckpointing: false,
+      device: 'cpu',
+      lora: { r: 4, alpha: 8, dropout: 0 },
+    },
+    generation: { maxNewTokens: 16, batchSize: 8, device: 'cpu' },
+    gpu: { taskQueue: gpuTaskQueue, heartbeatTimeout: '5 seconds', progressIntervalSeconds: 0.2, retryInitialInterval: '1 second', maximumAttempts: 3 },
+    ...patch,
+  };
+}
+
+/** Runs the CPU worker (workflows + CPU activities) and a GPU-queue worker (fine-tune, generate) around `fn`. */
+async function withWorkers<T>(config: ReturnType<typeof testConfig>, hooks: GpuHooks, fn: (ctx: { client: Client; taskQueue: string; gpuTaskQueue: string }) => Promise<T>): Promise<T> {
+  const deps = createDeps(config);
+  await deps.artifacts.ensureBucket();
+  const gpuTaskQueue = `gpu-test-${randomUUID()}`;
+  return withWorker(config, createActivities(deps), async ({ client, taskQueue }) => {
+    const connection = await NativeConnection.connect({ address: config.temporal.address });
+    let gpuWorker: Worker | undefined;
+    try {
+      gpuWorker = await createWorker({
+        config,
+        connection,
+        taskQueue: gpuTaskQueue,
+        activities: createGpuActivities(deps, { hooks }),
+        maxConcurrentActivities: 1,
+        withWorkflows: false,
+        shutdownGraceTime: '5 seconds',
+      });
+      return await gpuWorker.runUntil(fn({ client, taskQueue, gpuTaskQueue }));
+    } finally {
+      await connection.close();
+    }
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('train workflow on the real stack with the tiny model', () => {
+  const config = testConfig({ HF_TOKEN, HF_HUB_URL: 'http://placeholder', LLM_API_KEY: 'sk-baseline' });
+
+  it('builds the dataset, survives a trainer crash by resuming from its checkpoint, evaluates against baselines, reports and publishes', async () => {
+    const cfg = testConfig({ HF_TOKEN, HF_HUB_URL: hub.url, LLM_BASE_URL: chat.baseUrl, LLM_API_KEY: 'sk-baseline' });
+    const pids: Array<{ pid: number; attempt: number; command: string }> = [];
+    const uploaded: Array<{ step: number; attempt: number }> = [];
+    const hooks: GpuHooks = {
+      onTrainerSpawn: (e) => pids.push(e),
+      onTrainerEvent: ({ event, attempt, command }) => {
+        // Freeze the first attempt's trainer at its first checkpoint, so the crash below lands right after it.
+        if (command === 'train' && attempt === 1 && event.event === 'checkpoint' && uploaded.length === 0) {
+          process.kill(pids.find((p) => p.attempt === 1)!.pid, 'SIGSTOP');
+        }
+      },
+      onCheckpointUploaded: ({ step, attempt }) => {
+        uploaded.push({ step, attempt });
+        if (attempt === 1 && uploaded.length === 1) process.kill(pids.find((p) => p.attempt === 1)!.pid, 'SIGKILL'); // the crash
+      },
+    };
+    const progressSeen: TrainProgress[] = [];
+    const result = await withWorkers(cfg, hooks, async ({ client, taskQueue, gpuTaskQueue }) => {
+      const input = trainInput('it-reviewer', gpuTaskQueue, {
+        evaluation: {
+          baselines: [
+            { model: 'gpt-4o-mini', name: 'gpt4o-mini' },
+            { model: 'gpt-4o-mini', name: 'gpt4o-mini-fewshot', shots: 2 },
+          ],
+        },
+        publish: { repo: 'acme/tiny-reviewer', gate: { minRougeLsum: 0 }, license: 'apache-2.0' },
+      });
+      const handle = await client.workflow.start('train', { taskQueue, workflowId: `train-${taskQueue}`, args: [input] });
+      const poll = setInterval(() => {
+        handle
+          .query<TrainProgress>(TRAIN_PROGRESS_QUERY)
+          .then((p) => progressSeen.push(p))
+          .catch(() => undefined);
+      }, 300);
+      try {
+        const r = (await handle.result()) as TrainResult;
+        progressSeen.push(await handle.query<TrainProgress>(TRAIN_PROGRESS_QUERY));
+        return r;
+      } finally {
+        clearInterval(poll);
+      }
+    });
+
+    // Dataset: 60 records, 2 exact + 2 near duplicates removed, split 80/10/10, versioned in S3 with a card.
+    const deps = createDeps(cfg);
+    expect(result.dataset.counts).toEqual({ train: 50, validation: 0, test: 6 });
+    const manifest = await deps.artifacts.getJson<{ stats: { exactDuplicates: number; nearDuplicates: number; tokens: { p50: number } } }>(result.dataset.manifestUri);
+    expect(manifest.stats).toMatchObject({ exactDuplicates: 2, nearDuplicates: 2 });
+    expect(manifest.stats.tokens.p50).toBeGreaterThan(30);
+    expect(await deps.artifacts.getText(result.dataset.cardUri)).toContain(`# company-reviews (version ${result.dataset.version})`);
+    const testIds = (await deps.artifacts.readAllJsonl<{ id: string }>(result.dataset.testUri)).map((e) => e.id);
+    const trainIds = new Set((await deps.artifacts.readAllJsonl<{ id: string }>(result.dataset.trainUri)).map((e) => e.id));
+    expect(testIds.filter((id) => trainIds.has(id))).toEqual([]);
+
+    // Fine-tune: the first attempt was killed after its first checkpoint upload; the second resumed from an
+    // uploaded checkpoint and ran to the end.
+    const trainPids = pids.filter((p) => p.command === 'train');
+    expect(trainPids.map((p) => p.attempt)).toEqual([1, 2]);
+    expect(result.fineTune.attempt).toBe(2);
+    expect(result.fineTune.resumedFromStep).toBeGreaterThan(0);
+    expect(uploaded.filter((u) => u.attempt === 1).map((u) => u.step)).toContain(result.fineTune.resumedFromStep);
+    expect(result.fineTune.metrics.globalStep).toBe(8);
+    expect(await deps.artifacts.exists(`${result.fineTune.adapterUri}adapter_config.json`)).toBe(true);
+    expect(await deps.artifacts.exists(`${result.fineTune.adapterUri}tokenizer.json`)).toBe(true);
+    for (const p of pids) expect(alive(p.pid)).toBe(false);
+
+    // Progress was visible through the query while training ran.
+    const training = progressSeen.map((p) => p.training).filter((t) => t && t.step > 0);
+    expect(training.length).toBeGreaterThan(0);
+    expect(training.at(-1)).toMatchObject({ maxSteps: 8, device: 'cpu' });
+    expect(progressSeen.at(-1)!.stage).toBe('done');
+
+    // Evaluation: the fine-tuned model and both baselines on the same test split; the scripted baselines' scores
+    // are known exactly.
+    const rows = Object.fromEntries(result.evaluations.map((e) => [e.model, e]));
+    expect(Object.keys(rows)).toEqual(['gpt4o-mini', 'gpt4o-mini-fewshot', 'tiny-llama-lora']);
+    expect(rows['gpt4o-mini']).toMatchObject({ rougeLsum: 1, formatCompliance: 1, count: result.dataset.counts.test });
+    expect(rows['gpt4o-mini']!.ratingsRmse).toBeCloseTo(0.5, 12); // culture off by one on every example, 4 ratings
+    expect(rows['gpt4o-mini-fewshot']).toMatchObject({ ratingsRmse: 0, formatCompliance: 1 });
+    expect(rows['gpt4o-mini-fewshot']!.rougeLsum!).toBeLessThan(1);
+    expect(rows['gpt4o-mini']!.usage!.requests).toBe(result.dataset.counts.test);
+    expect(rows['tiny-llama-lora']!.count).toBe(result.dataset.counts.test);
+    expect(rows['tiny-llama-lora']!.rougeLsum).not.toBeNull();
+    const fewShotRequest = chat.requests.find((r) => (r.body.messages ?? []).length === 6)!;
+    expect(fewShotRequest.headers.authorization).toBe('Bearer sk-baseline');
+    const predictions = await deps.artifacts.readAllJsonl<{ id: string; output: string }>(rows['tiny-llama-lora']!.predictionsUri);
+    expect(predictions.map((p) => p.id).sort()).toEqual([...testIds].sort());
+
+    // Report: the issue's table, JSON and SVG chart in S3.
+    expect(result.report.markdown.split('\n').slice(0, 4)).toEqual([
+      '| model | text ROUGE-Lsum | ratings RMSE |',
+      '|---|---|---|',
+      '| gpt4o-mini | 1.0000 | 0.5000 |',
+      expect.stringMatching(/^\| gpt4o-mini-fewshot \| 0\.\d{4} \| 0\.0000 \|$/),
+    ]);
+    expect(result.report.markdown.split('\n')[4]).toMatch(/^\| tiny-llama-lora \| \d\.\d{4} \| (\d\.\d{4}|n\/a) \|$/);
+    expect(await deps.artifacts.getText(result.report.chartUri)).toMatch(/^<svg /);
+    expect(await deps.artifacts.getText(result.report.reportUri)).toContain(result.report.markdown);
+
+    // Publish: a private repo with the adapter, tokenizer and a model card carrying the lineage; LFS for binaries.
+    expect(result.publish).toMatchObject({ published: true, gatePassed: true, repo: 'acme/tiny-reviewer' });
+    const repo = hub.repos.get('acme/tiny-reviewer')!;
+    expect(repo.private).toBe(true);
+    expect([...repo.files.keys()].sort()).toEqual(expect.arrayContaining(['README.md', 'adapter_config.json', 'adapter_model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'twinflow_lineage.json']));
+    const weights = repo.files.get('adapter_model.safetensors')!;
+    expect(hub.lfsObjects.size).toBeGreaterThan(0);
+    expect([...hub.lfsObjects.values()].some((b) => b.equals(weights))).toBe(true);
+    const card = repo.files.get('README.md')!.toString('utf8');
+    expect(card).toMatch(/^---\nbase_model: .*tiny-llama\nlibrary_name: peft\nlicense: apache-2.0\n/);
+    expect(card).toContain(`- workflow id: \`train-`);
+    expect(card).toContain(`version \`${result.dataset.version}\``);
+    expect(card).toContain('name: ROUGE-Lsum');
+    expect(hub.requests.every((r) => r.path.startsWith('/__lfs/') || r.authorization === `Bearer ${HF_TOKEN}`)).toBe(true);
+  });
+
+  it('cancelling the workflow mid-training stops the trainer process', async () => {
+    let trainerPid: number | undefined;
+    let cancelRequested: (() => void) | undefined;
+    const trainingStarted = new Promise<void>((resolve) => (cancelRequested = resolve));
+    const hooks: GpuHooks = {
+      onTrainerSpawn: (e) => {
+        if (e.command === 'train') trainerPid = e.pid;
+      },
+      onTrainerEvent: ({ event }) => {
+        if (event.event === 'progress') cancelRequested?.();
+      },
+    };
+    const err = await withWorkers(config, hooks, async ({ client, taskQueue, gpuTaskQueue }) => {
+      const input = trainInput('it-cancel', gpuTaskQueue, { training: { ...trainInput('x', 'y').training, maxSteps: 100_000, saveSteps: 50_000 } });
+      const handle = await client.workflow.start('train', { taskQueue, workflowId: `train-cancel-${taskQueue}`, args: [input] });
+      await trainingStarted;
+      expect(alive(trainerPid!)).toBe(true);
+      await handle.cancel();
+      return handle.result().catch((e: unknown) => e);
+    });
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause?.name).toBe('CancelledFailure');
+    expect(trainerPid).toBeDefined();
+    expect(alive(trainerPid!)).toBe(false);
+  });
+
+  it('rejects a bad input at once, naming the field', async () => {
+    const err = await withWorkers(config, {}, async ({ client, taskQueue, gpuTaskQueue }) =>
+      client.workflow
+        .execute('train', { taskQueue, workflowId: `train-bad-${taskQueue}`, args: [{ ...trainInput('bad', gpuTaskQueue), training: { lora: { r: -1 } } }] })
+        .catch((e: unknown) => e),
+    );
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause as { message: string; nonRetryable?: boolean };
+    expect(cause.message).toMatch(/^invalid train input: training\.lora\.r: /);
+    expect(cause.nonRetryable).toBe(true);
+  });
+});
