@@ -97,7 +97,13 @@ export class FolderSource implements Source {
         if (filter.included(r)) reports.push(report(fileUrl(abs), 'unreadable', `broken symbolic link: ${(err as Error).message}`));
         return;
       }
-      const stat = await fs.stat(target);
+      let stat;
+      try {
+        stat = await fs.stat(target);
+      } catch (err) {
+        reports.push(report(fileUrl(abs), 'unreadable', `symbolic link to ${target}: ${(err as Error).message}`));
+        return;
+      }
       if (!inside(target)) {
         if (stat.isDirectory() || filter.included(r)) {
           reports.push(report(fileUrl(abs, stat.isDirectory()), 'outside_root', `symbolic link to ${target}, outside ${root}`));

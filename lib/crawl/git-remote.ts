@@ -34,7 +34,7 @@ export function parseGitRemote(url: string): GitRemote {
     const u = new URL(url);
     scheme = u.protocol;
     host = u.host.toLowerCase();
-    repoPath = decodeURIComponent(u.pathname);
+    repoPath = u.pathname; // kept percent-encoded, as file:// locations of the folder source are
   }
   repoPath = repoPath.replace(/\/+$/, '').replace(/\.git$/, '').replace(/^\/+/, '');
 
