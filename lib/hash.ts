@@ -26,7 +26,7 @@ export function stableStringify(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
 }
 
-/** A document's stable id: the hash of its canonical URL or path (see lib/url for canonicalisation). */
+/** A document's stable id: the hash of its canonical URL or path (see lib/crawl/canonical-url.ts). */
 export function docIdFor(canonicalLocation: string): string {
   return sha256(canonicalLocation).slice(0, 32);
 }
