@@ -87,10 +87,16 @@ async function loadModel(source: string, local: boolean, dtype: LocalDtype, mode
   let pending = models.get(key);
   if (!pending) {
     pending = (async () => {
-      const extractor = (await pipeline('feature-extraction', source, {
-        dtype,
-        ...(local ? { local_files_only: true } : { cache_dir: path.join(modelsDir, '.hub-cache') }),
-      })) as FeatureExtractionPipeline;
+      let extractor: FeatureExtractionPipeline;
+      try {
+        extractor = (await pipeline('feature-extraction', source, {
+          dtype,
+          ...(local ? { local_files_only: true } : { cache_dir: path.join(modelsDir, '.hub-cache') }),
+        })) as FeatureExtractionPipeline;
+      } catch (err) {
+        const where = local ? `the folder ${source}` : `the Hugging Face Hub (no folder ${path.join(modelsDir, source)} here)`;
+        throw new LocalEmbedderError(`Cannot load embedding model "${source}" (${dtype}) from ${where}: ${(err as Error).message}`, { cause: err });
+      }
       const config = extractor.model.config as unknown as Record<string, unknown>;
       const dimension = Number(config.hidden_size ?? config.d_model ?? config.dim);
       if (!Number.isInteger(dimension) || dimension <= 0) throw new LocalEmbedderError(`Cannot read the embedding size (hidden_size) from the config of ${source}`);

@@ -221,9 +221,13 @@ export class LanceDBStore implements VectorStore {
         if (dimension !== spec.dimension) throw new Error(`Collection "${collection}" exists with dimension ${dimension}, not ${spec.dimension}`);
       }
       // Also repairs a table whose creator stopped before indexing it.
-      const indices = await table.listIndices();
-      if (!indices.some((i) => i.columns.includes('text') && i.indexType === 'FTS')) {
-        await table.createIndex('text', { config: lancedb.Index.fts(), replace: false });
+      const hasFts = async () => (await table.listIndices()).some((i) => i.columns.includes('text') && i.indexType === 'FTS');
+      if (!(await hasFts())) {
+        try {
+          await table.createIndex('text', { config: lancedb.Index.fts(), replace: false });
+        } catch (err) {
+          if (!(await hasFts())) throw err; // else another process indexed it first
+        }
       }
     });
   }

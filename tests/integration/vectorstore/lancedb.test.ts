@@ -1,10 +1,10 @@
 /** The embedded LanceDB store: the shared contract, plus what is LanceDB's own (FTS freshness, concurrent writes). */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, PROJECT_ROOT } from '../../../lib/config';
 import { LocalEmbedder } from '../../../lib/embedding/local';
@@ -12,7 +12,6 @@ import { LanceDBStore } from '../../../lib/vectorstore/lancedb';
 import { makePoint, vec } from '../../contract/points';
 import { runVectorStoreContract } from '../../contract/vectorstore.contract';
 
-const execFileAsync = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = mkdtempSync(path.join(tmpdir(), 'twinflow-lancedb-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -53,20 +52,27 @@ describe('LanceDBStore specifics', () => {
     await store.close();
   });
 
-  it('keeps one row per id when upserts of the same ids race in one process and across processes', async () => {
+  it('keeps one row per id when upserts of the same new ids race across processes', async () => {
     const uri = path.join(root, 'concurrent');
     const store = new LanceDBStore({ uri });
     await store.ensureCollection('c', { dimension: 8, distance: 'cosine' });
-    const batch = (k: number) => Array.from({ length: 10 }, (_, i) => makePoint({ docId: 'shared', chunkIndex: i, vector: vec(i + k), text: `parent version ${k}` }));
-    // Another process (its own mutex, its own LanceDB handle) writes the same ids while this one does. Without
-    // the primary-key marker on `id`, racing merge-inserts left duplicate rows here.
-    const other = execFileAsync(process.execPath, ['--import', 'tsx', path.join(here, 'upsert-child.ts'), uri, 'c', 'child'], { cwd: PROJECT_ROOT });
-    const [child] = await Promise.all([other, ...Array.from({ length: 6 }, (_, k) => store.upsert('c', batch(k)))]);
-    expect(child.stdout.trim()).toBe('done');
-    expect(await store.count('c')).toBe(10);
+    const rounds = 10;
+    const batch = (k: number) => Array.from({ length: 10 }, (_, i) => makePoint({ docId: `shared-${k}`, chunkIndex: i, vector: vec(i + k), text: `parent version ${k}` }));
+    // Another process (its own mutex, its own LanceDB handle) inserts the same new ids at the same moment as this
+    // one, round by round. Before `id` carried the primary-key marker, these racing merge-inserts duplicated rows.
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'upsert-child.ts'), uri, 'c'], { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    expect((await lines.next()).value).toBe('ready');
+    for (let k = 0; k < rounds; k++) {
+      child.stdin!.write(`${k}\n`);
+      await store.upsert('c', batch(k));
+      expect((await lines.next()).value).toBe(String(k));
+    }
+    child.stdin!.end('end\n');
+    expect(await store.count('c')).toBe(10 * rounds);
     const ids = [];
     for await (const p of store.scroll('c')) ids.push(p.id);
-    expect(new Set(ids).size).toBe(10);
+    expect(new Set(ids).size).toBe(10 * rounds);
     await store.close();
   }, 60_000);
 

@@ -78,5 +78,13 @@ describe('LocalEmbedder', () => {
       await expect(LocalEmbedder.create({ model: 'empty-model', modelsDir: dir })).rejects.toThrow(/No ONNX model in .*empty-model\/onnx/);
       await expect(LocalEmbedder.create({ model: 'all-MiniLM-L6-v2', modelsDir, dtype: 'fp32' })).rejects.toThrow(/has no fp32 model \(onnx\/model.onnx\); available: q8/);
     });
+    it('says which model and folder failed to load', async () => {
+      mkdirSync(path.join(dir, 'broken-model', 'onnx'), { recursive: true });
+      writeFileSync(path.join(dir, 'broken-model', 'config.json'), '{"model_type": "bert"}');
+      writeFileSync(path.join(dir, 'broken-model', 'onnx', 'model_quantized.onnx'), 'not an onnx file');
+      await expect(LocalEmbedder.create({ model: 'broken-model', modelsDir: dir })).rejects.toThrow(
+        `Cannot load embedding model "${path.join(dir, 'broken-model')}" (q8) from the folder`,
+      );
+    });
   });
 });
