@@ -12,6 +12,7 @@ import { registerBundleCommand } from './commands/bundle';
 import { registerSyncCommand } from './commands/sync';
 import { registerScheduleCommands } from './commands/schedule';
 import { registerWebhookCommands } from './commands/webhook';
+import { registerTrainCommand } from './commands/train';
 
 const program = new Command();
 program.name('twinflow').description('Durable Temporal pipelines for an LLM twin').showHelpAfterError().exitOverride();
@@ -24,6 +25,7 @@ registerBundleCommand(program);
 registerSyncCommand(program);
 registerScheduleCommands(program);
 registerWebhookCommands(program);
+registerTrainCommand(program);
 
 /** Expected errors (bad config, busy port, bad input) print one clear line, no stack trace. */
 const EXPECTED = [ConfigError, StackError, PrerequisiteError, InputValidationError];

@@ -17,6 +17,7 @@ import {
   type SyncProgress,
   type SyncResult,
 } from '../lib/schemas/sync';
+import { TRAIN_PROGRESS_QUERY, type TrainInput, trainInputSchema, type TrainProgress, type TrainResult } from '../lib/schemas/train';
 import { parseInput } from '../lib/schemas/validate';
 import type * as workflows from '../workflows';
 
@@ -104,6 +105,24 @@ export class TwinflowClient {
       signalArgs: [change],
     });
     return workflowId;
+  }
+
+  /**
+   * Starts the training pipeline (dataset → fine-tune on the GPU queue → evaluate → publish); validated here first.
+   * Follow it with `trainProgress` and `handle.result()`.
+   */
+  async startTrain(input: TrainInput, opts: StartOptions = {}): Promise<WorkflowHandle<(input: TrainInput) => Promise<TrainResult>>> {
+    const args = parseInput(trainInputSchema, input, 'train');
+    return this.client.workflow.start('train', {
+      taskQueue: opts.taskQueue ?? this.config.temporal.taskQueue,
+      workflowId: opts.workflowId ?? `train-${args.name}-${Date.now()}`,
+      args: [input],
+    });
+  }
+
+  /** Stage, dataset counts, training step/loss/ETA and the evaluations so far. */
+  async trainProgress(workflowId: string): Promise<TrainProgress> {
+    return this.client.workflow.getHandle(workflowId).query<TrainProgress>(TRAIN_PROGRESS_QUERY);
   }
 
   async ingestProgress(workflowId: string): Promise<IngestProgress> {

@@ -1,0 +1,162 @@
+/**
+ * `twinflow train --config train.json`: run the training pipeline (dataset → fine-tune → evaluate → publish) and
+ * print its progress and the final report table. `--with-workers` also runs a CPU and a GPU worker in this process
+ * (one command on a single GPU machine); otherwise the running workers pick it up.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import { createDeps } from '../../activities/deps';
+import { createGpuActivities } from '../../activities/gpu';
+import { TwinflowClient } from '../../client';
+import { loadConfig } from '../../lib/config';
+import { type TrainInput, trainInputSchema, type TrainProgress, type TrainResult } from '../../lib/schemas/train';
+import { InputValidationError, parseInput } from '../../lib/schemas/validate';
+import { connectWorker, createWorker } from '../../workers/worker';
+
+interface TrainFlags {
+  config: string;
+  workflowId?: string;
+  wait: boolean;
+  withWorkers: boolean;
+}
+
+const isRelative = (p: unknown): p is string => typeof p === 'string' && (p.startsWith('./') || p.startsWith('../'));
+
+/** Reads the JSON input; "./" and "../" paths in it are taken relative to the file, as a reader would expect. */
+export function readTrainConfig(file: string): TrainInput {
+  let input: Record<string, unknown>;
+  try {
+    input = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new InputValidationError(`--config ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  const dir = path.dirname(path.resolve(file));
+  const abs = (p: string) => path.resolve(dir, p);
+  const dataset = input.dataset as Record<string, unknown> | undefined;
+  const source = dataset?.source as Record<string, unknown> | undefined;
+  if (source && isRelative(source.uri)) source.uri = abs(source.uri);
+  if (dataset && isRelative(dataset.tokenizer)) dataset.tokenizer = abs(dataset.tokenizer);
+  const model = input.model as Record<string, unknown> | undefined;
+  if (model && isRelative(model.baseModel)) model.baseModel = abs(model.baseModel);
+  return input as TrainInput;
+}
+
+const fmtNum = (v: number | undefined, digits = 4) => (v === undefined ? '-' : Number(v.toPrecision(digits)).toString());
+function fmtEta(s: number | undefined): string {
+  if (s === undefined) return '-';
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+}
+
+export function formatTrainProgress(p: TrainProgress): string {
+  const parts = [`[${p.stage}]`];
+  if (p.dataset) parts.push(`dataset ${p.dataset.version} (${p.dataset.counts.train}/${p.dataset.counts.validation}/${p.dataset.counts.test})`);
+  const t = p.training;
+  if (t && (p.stage === 'finetune' || p.stage === 'generate')) {
+    parts.push(
+      `step ${t.step}/${t.maxSteps || '?'}`,
+      `loss ${fmtNum(t.loss)}`,
+      `lr ${t.learningRate === undefined ? '-' : t.learningRate.toExponential(1)}`,
+      `${t.tokensPerSecond === undefined ? '-' : Math.round(t.tokensPerSecond)} tok/s`,
+      `ETA ${fmtEta(t.etaSeconds)}`,
+    );
+    if (t.evalLoss !== undefined) parts.push(`eval ${fmtNum(t.evalLoss)}`);
+    if (t.attempt > 1) parts.push(`attempt ${t.attempt}${t.resumedFromStep ? ` (resumed at ${t.resumedFromStep})` : ''}`);
+  }
+  for (const e of p.evaluations) parts.push(`${e.model}: ROUGE-Lsum ${e.rougeLsum === null ? 'n/a' : e.rougeLsum.toFixed(4)}`);
+  return parts.join(' | ');
+}
+
+export function formatTrainResult(r: TrainResult): string {
+  const lines = [
+    '',
+    r.report.markdown,
+    '',
+    `dataset   ${r.dataset.name}@${r.dataset.version}  ${r.dataset.manifestUri}`,
+    `adapter   ${r.fineTune.adapterUri}${r.fineTune.mergedUri ? `  merged ${r.fineTune.mergedUri}` : ''}  (${r.fineTune.metrics.globalStep} steps, loss ${fmtNum(r.fineTune.metrics.trainLoss)})`,
+    `report    ${r.report.reportUri}`,
+    `chart     ${r.report.chartUri}`,
+  ];
+  if (r.publish) {
+    const p = r.publish;
+    lines.push(
+      p.published ? `published ${p.repoUrl} (commit ${p.commitOid ?? '?'})` : p.dryRun && p.gatePassed ? `dry run   ${p.dryRunUri} (${p.files.length} files)` : 'published nothing: the gate failed',
+      ...p.reasons.map((x) => `          ${x}`),
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Runs `fn` with a CPU worker and a GPU-queue worker in this process. */
+async function withLocalWorkers<T>(fn: () => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const deps = createDeps(config);
+  const cpuConnection = await connectWorker(config);
+  const gpuConnection = await NativeConnection.connect({ address: config.temporal.address, tls: config.temporal.tls ? {} : undefined, apiKey: config.temporal.apiKey });
+  const workers: Worker[] = [
+    await createWorker({ config, connection: cpuConnection, taskQueue: config.temporal.taskQueue, activities: createActivities(deps), maxConcurrentActivities: config.temporal.maxConcurrentActivities, withWorkflows: true }),
+    await createWorker({
+      config,
+      connection: gpuConnection,
+      taskQueue: config.temporal.gpuTaskQueue,
+      activities: createGpuActivities(deps),
+      maxConcurrentActivities: config.temporal.gpuMaxConcurrentActivities,
+      withWorkflows: false,
+    }),
+  ];
+  try {
+    const run = fn();
+    return await workers[0]!.runUntil(workers[1]!.runUntil(run));
+  } finally {
+    await cpuConnection.close();
+    await gpuConnection.close();
+  }
+}
+
+export function registerTrainCommand(program: Command): void {
+  program
+    .command('train')
+    .description('dataset → fine-tune (GPU queue) → evaluate vs baselines → publish; prints progress and the report table')
+    .requiredOption('-c, --config <file>', 'JSON file with the workflow input (see docs/training.md)')
+    .option('--workflow-id <id>', 'workflow id (default: train-<name>-<timestamp>)')
+    .option('--no-wait', 'start and print the workflow id without waiting')
+    .option('--with-workers', 'also run a CPU and a GPU worker in this process', false)
+    .action(async (flags: TrainFlags) => {
+      const input = readTrainConfig(flags.config);
+      parseInput(trainInputSchema, input, 'train'); // fail on a bad file before connecting to anything
+      const config = loadConfig();
+      const client = await TwinflowClient.connect(config);
+      const main = async () => {
+        const handle = await client.startTrain(input, { workflowId: flags.workflowId });
+        console.log(`started train ${handle.workflowId}: ${client.uiUrl(handle.workflowId)}`);
+        if (!flags.wait) return;
+        const result = handle.result();
+        let last = '';
+        let done = false;
+        const finished = result.finally(() => {
+          done = true;
+        });
+        while (!done) {
+          await Promise.race([finished.catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
+          if (done) break;
+          try {
+            const line = formatTrainProgress(await client.trainProgress(handle.workflowId));
+            if (line !== last) console.log(line);
+            last = line;
+          } catch {
+            // Between workflow tasks a query can fail; the next poll answers.
+          }
+        }
+        console.log(formatTrainResult(await finished));
+      };
+      try {
+        await (flags.withWorkers ? withLocalWorkers(main) : main());
+      } finally {
+        await client.close();
+      }
+    });
+}
