@@ -65,6 +65,7 @@ const envSchema = z.object({
   EMBEDDING_BASE_URL: url.optional(),
   EMBEDDING_API_KEY: z.string().optional(),
   EMBEDDING_BATCH_SIZE: positiveInt.default(32),
+  EMBEDDING_THREADS: positiveInt.optional(),
 
   LLM_BASE_URL: url.optional(),
   LLM_MODEL: nonEmpty.default('gpt-4o-mini'),
@@ -142,6 +143,8 @@ export interface Config {
     baseUrl?: string;
     apiKey?: string;
     batchSize: number;
+    /** ONNX Runtime threads of the local model (default: cores - 1). */
+    threads?: number;
   };
   llm: { baseUrl?: string; model: string; apiKey?: string };
   rag: {
@@ -227,6 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       baseUrl: e.EMBEDDING_BASE_URL,
       apiKey: e.EMBEDDING_API_KEY,
       batchSize: e.EMBEDDING_BATCH_SIZE,
+      threads: e.EMBEDDING_THREADS,
     },
     llm: { baseUrl: e.LLM_BASE_URL, model: e.LLM_MODEL, apiKey: e.LLM_API_KEY },
     rag: {

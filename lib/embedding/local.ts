@@ -13,6 +13,7 @@
  *   short texts are not padded to the longest one.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { type FeatureExtractionPipeline, mean_pooling, pipeline, type Tensor } from '@huggingface/transformers';
 import { KeyedMutex } from '../vectorstore/mutex';
@@ -37,6 +38,15 @@ export interface LocalEmbedderOptions {
   /** Text put before queries / documents, for models trained with instructions (e5: "query: ", "passage: "). */
   queryPrefix?: string;
   documentPrefix?: string;
+  /**
+   * ONNX Runtime intra-op threads (config EMBEDDING_THREADS). The default leaves one core free: the model runs in
+   * the worker's process, and Temporal's workflow tasks and heartbeats must keep their deadlines while it computes.
+   */
+  threads?: number;
+}
+
+export function defaultEmbeddingThreads(): number {
+  return Math.max(1, availableParallelism() - 1);
 }
 
 /** transformers.js file name of each dtype's ONNX file, in order of preference when the folder has several. */
@@ -82,8 +92,8 @@ function readJson(file: string): Record<string, unknown> {
   }
 }
 
-async function loadModel(source: string, local: boolean, dtype: LocalDtype, modelsDir: string): Promise<LoadedModel> {
-  const key = `${source}|${dtype}`;
+async function loadModel(source: string, local: boolean, dtype: LocalDtype, modelsDir: string, threads: number): Promise<LoadedModel> {
+  const key = `${source}|${dtype}|${threads}`;
   let pending = models.get(key);
   if (!pending) {
     pending = (async () => {
@@ -91,6 +101,7 @@ async function loadModel(source: string, local: boolean, dtype: LocalDtype, mode
       try {
         extractor = (await pipeline('feature-extraction', source, {
           dtype,
+          session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 },
           ...(local ? { local_files_only: true } : { cache_dir: path.join(modelsDir, '.hub-cache') }),
         })) as FeatureExtractionPipeline;
       } catch (err) {
@@ -150,7 +161,7 @@ export class LocalEmbedder implements Embedder {
     if (local && !existsSync(path.join(folder, 'onnx', DTYPE_FILES.find(([d]) => d === dtype)![1]))) {
       throw new LocalEmbedderError(`${folder} has no ${dtype} model (onnx/${DTYPE_FILES.find(([d]) => d === dtype)![1]}); available: ${detectDtype(folder)}`);
     }
-    const model = await loadModel(local ? folder : options.model, local, dtype, options.modelsDir);
+    const model = await loadModel(local ? folder : options.model, local, dtype, options.modelsDir, options.threads ?? defaultEmbeddingThreads());
     if (options.maxTokens !== undefined && (!Number.isInteger(options.maxTokens) || options.maxTokens < 2)) {
       throw new LocalEmbedderError(`maxTokens must be an integer >= 2, got ${options.maxTokens}`);
     }
