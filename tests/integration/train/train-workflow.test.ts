@@ -126,10 +126,15 @@ async function withWorkers<T>(config: ReturnType<typeof testConfig>, hooks: GpuH
   });
 }
 
+/** Whether a process runs: it exists and is not a zombie waiting for a parent (e.g. init) to reap it. */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }
