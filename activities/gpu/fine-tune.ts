@@ -69,6 +69,9 @@ export function trainerConfig(t: Training, files: { baseModel: string; outputDir
   };
 }
 
+/** Routine progress signals per attempt (about 3 history events each). */
+export const MAX_PROGRESS_SIGNALS = 2000;
+
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 export async function fineTune(
@@ -121,11 +124,16 @@ export async function fineTune(
     // Progress to the workflow: throttled, in order, never failing the training.
     const wf = info.workflowExecution;
     let lastSignal = 0;
+    let sent = 0;
     let signals: Promise<void> = Promise.resolve();
     const signalWorkflow = (force: boolean) => {
       if (!wf) return;
       const now = Date.now();
       if (!force && now - lastSignal < input.progressIntervalSeconds * 1000) return;
+      // Each signal adds events to the workflow history (limit 51,200): a very long run stops sending routine
+      // progress after MAX_PROGRESS_SIGNALS and keeps only checkpoints and the start/end.
+      if (!force && sent >= MAX_PROGRESS_SIGNALS) return;
+      sent += 1;
       lastSignal = now;
       const snapshot = { ...progress };
       signals = signals.then(() =>
