@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { ArtifactStore } from '../../lib/artifacts';
 import type { Config } from '../../lib/config';
 import { hashJson, sha256 } from '../../lib/hash';
-import { chatClientFromConfig, LlmError } from '../../lib/llm';
+import { chatClientForEndpoint, LlmError } from '../../lib/llm';
 import { mean, percentile } from '../../lib/metrics/regression';
 import { cleanDocumentSchema, type CleanDocument } from '../../lib/schemas/documents';
 import type { DatasetManifest, DatasetRef, DatasetSpec, DatasetStats, Example, TokenLengthStats } from '../../lib/schemas/train';
@@ -117,13 +117,7 @@ async function examplesFromSource(o: BuildDatasetOptions) {
   docs.sort((a, b) => (a.docId < b.docId ? -1 : a.docId > b.docId ? 1 : 0));
   const selected = src.maxDocuments ? docs.slice(0, src.maxDocuments) : docs;
   if (selected.length === 0) throw new DatasetInputError(`source.uri: ${src.uri} holds no cleaned documents`);
-  const client = chatClientFromConfig(o.config.llm, {
-    model: src.teacher.model,
-    baseUrl: src.teacher.baseUrl,
-    apiKeyEnv: src.teacher.apiKeyEnv,
-    maxConcurrency: src.teacher.maxConcurrency,
-    requestsPerMinute: src.teacher.requestsPerMinute,
-  });
+  const client = chatClientForEndpoint(o.config.llm, src.teacher);
   const gen = await generateFromDocuments(selected, {
     client,
     artifacts: o.artifacts,

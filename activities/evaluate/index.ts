@@ -1,7 +1,7 @@
 /** CPU activities of evaluation: score predictions, run baselines, write the report. */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/activity';
-import { chatClientFromConfig, LlmError } from '../../lib/llm';
+import { chatClientForEndpoint, LlmError } from '../../lib/llm';
 import type { Baseline, DatasetRef, Example, ModelEvaluation, OutputFormat, ReportRef } from '../../lib/schemas/train';
 import type { Deps } from '../deps';
 import { runPrefixOf } from '../gpu/shared';
@@ -80,7 +80,7 @@ export function createEvaluateActivities({ config, artifacts }: Deps) {
       const b = input.baseline;
       let client;
       try {
-        client = chatClientFromConfig(config.llm, { model: b.model, baseUrl: b.baseUrl, apiKeyEnv: b.apiKeyEnv, maxConcurrency: b.maxConcurrency, requestsPerMinute: b.requestsPerMinute });
+        client = chatClientForEndpoint(config.llm, b);
       } catch (err) {
         throw ApplicationFailure.nonRetryable(`evaluation.baselines (${name}): ${(err as Error).message}`, 'BaselineConfig');
       }

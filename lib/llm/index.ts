@@ -25,3 +25,27 @@ export function chatClientFromConfig(
   }
   return new ChatClient({ ...rest, model: rest.model ?? llm.model, baseUrl: rest.baseUrl ?? llm.baseUrl ?? OPENAI_BASE_URL, apiKey });
 }
+
+/**
+ * A client for an endpoint named in workflow input ({ model, baseUrl?, apiKeyEnv?, ... }). The worker's LLM_API_KEY
+ * is sent only to the worker's own LLM_BASE_URL (or OpenAI when that is unset); an input that names another base URL
+ * must also name the environment variable holding that endpoint's key, so no input can send the default key to a
+ * server of its choosing.
+ */
+export function chatClientForEndpoint(
+  llm: Config['llm'],
+  endpoint: { model: string; baseUrl?: string; apiKeyEnv?: string; maxConcurrency?: number; requestsPerMinute?: number },
+  env: NodeJS.ProcessEnv = process.env,
+): ChatClient {
+  const defaultBase = (llm.baseUrl ?? OPENAI_BASE_URL).replace(/\/+$/, '');
+  const base = (endpoint.baseUrl ?? defaultBase).replace(/\/+$/, '');
+  const foreign = base !== defaultBase && !endpoint.apiKeyEnv;
+  return chatClientFromConfig(foreign ? { ...llm, apiKey: undefined } : llm, {
+    model: endpoint.model,
+    baseUrl: base,
+    apiKeyEnv: endpoint.apiKeyEnv,
+    env,
+    maxConcurrency: endpoint.maxConcurrency,
+    requestsPerMinute: endpoint.requestsPerMinute,
+  });
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ChatClient, chatClientFromConfig, LlmHttpError, LlmJsonError, priceOf, UsageTally } from '../../../lib/llm';
+import { ChatClient, chatClientForEndpoint, chatClientFromConfig, LlmHttpError, LlmJsonError, priceOf, UsageTally } from '../../../lib/llm';
 import { retryAfterMs, retryDelayMs } from '../../../lib/llm/retry';
 import { type OpenAIChatServer, startOpenAIChatServer } from '../../helpers/openai-chat-server';
 
@@ -124,6 +124,21 @@ describe('ChatClient against an OpenAI-compatible server', () => {
     const c = chatClientFromConfig({ model: 'm', baseUrl: server.baseUrl, apiKey: 'default' }, { apiKeyEnv: 'MY_KEY', env: { MY_KEY: 'sk-env' } });
     expect(c.baseUrl).toBe(server.baseUrl);
     expect(() => chatClientFromConfig({ model: 'm' }, { apiKeyEnv: 'NOPE', env: {} })).toThrow(/NOPE is not set/);
+  });
+
+  it('sends the default key only to the configured endpoint, never to a base URL named in input', async () => {
+    const llm = { model: 'm', baseUrl: server.baseUrl, apiKey: 'sk-test' };
+    await chatClientForEndpoint(llm, { model: 'gpt-4o-mini' }).chat([{ role: 'user', content: 'x' }]);
+    expect(server.requests.at(-1)!.headers.authorization).toBe('Bearer sk-test');
+    const other = await startOpenAIChatServer();
+    try {
+      await chatClientForEndpoint(llm, { model: 'gpt-4o-mini', baseUrl: other.baseUrl }).chat([{ role: 'user', content: 'x' }]);
+      expect(other.requests[0]!.headers.authorization).toBeUndefined();
+      await chatClientForEndpoint(llm, { model: 'gpt-4o-mini', baseUrl: other.baseUrl, apiKeyEnv: 'OTHER_KEY' }, { OTHER_KEY: 'sk-other' }).chat([{ role: 'user', content: 'x' }]);
+      expect(other.requests[1]!.headers.authorization).toBe('Bearer sk-other');
+    } finally {
+      await other.close();
+    }
   });
 });
 
