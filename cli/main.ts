@@ -13,6 +13,12 @@ import { registerSyncCommand } from './commands/sync';
 import { registerScheduleCommands } from './commands/schedule';
 import { registerWebhookCommands } from './commands/webhook';
 import { registerTrainCommand } from './commands/train';
+import { registerSearchCommand } from './commands/search';
+import { registerAskCommand } from './commands/ask';
+import { registerEvalCommands } from './commands/eval';
+import { registerServeCommand } from './commands/serve';
+import { OptionUnavailableError } from '../rag/options';
+import { CollectionNotFoundError } from '../rag/retrieve';
 
 const program = new Command();
 program.name('twinflow').description('Durable Temporal pipelines for an LLM twin').showHelpAfterError().exitOverride();
@@ -26,9 +32,13 @@ registerSyncCommand(program);
 registerScheduleCommands(program);
 registerWebhookCommands(program);
 registerTrainCommand(program);
+registerSearchCommand(program);
+registerAskCommand(program);
+registerEvalCommands(program);
+registerServeCommand(program);
 
 /** Expected errors (bad config, busy port, bad input) print one clear line, no stack trace. */
-const EXPECTED = [ConfigError, StackError, PrerequisiteError, InputValidationError];
+const EXPECTED = [ConfigError, StackError, PrerequisiteError, InputValidationError, OptionUnavailableError, CollectionNotFoundError];
 
 try {
   await program.parseAsync(process.argv);

@@ -80,14 +80,33 @@ export type AskEvent =
 
 export const NO_LLM_MESSAGE = 'No LLM is configured (set LLM_BASE_URL and LLM_MODEL), so no answer was generated: here is the retrieved context.';
 
+export interface ContextResult {
+  question: string;
+  retrieval: boolean;
+  sources: ContextSource[];
+  compression?: CompressionReport;
+  trace: RetrievalTrace;
+}
+
 export interface Rag {
   readonly deps: RagDeps;
   search(req: SearchRequest, signal?: AbortSignal): Promise<SearchResponse>;
+  /** Retrieval and context building without generation: the numbered sources an LLM would get. */
+  context(req: AskRequest, signal?: AbortSignal): Promise<ContextResult>;
   /** Streams the context, then the answer's pieces, then the result. */
   askStream(req: AskRequest, signal?: AbortSignal): AsyncGenerator<AskEvent, AskResult>;
   ask(req: AskRequest, signal?: AbortSignal): Promise<AskResult>;
   /** Forget cached catalogs (after a load changed a collection). */
   invalidate(collection?: string): void;
+}
+
+async function timedStep<T>(trace: RetrievalTrace, step: string, fn: () => Promise<T>): Promise<T> {
+  const t = performance.now();
+  try {
+    return await fn();
+  } finally {
+    trace.timings[step] = Math.round((performance.now() - t) * 10) / 10;
+  }
 }
 
 function directPrompt(question: string): ChatMessage[] {
@@ -111,23 +130,34 @@ export function createRag(deps: RagDeps): Rag {
     return { query: parsed.query, ...r };
   }
 
+  async function buildContext(question: string, o: ResolvedAskOptions, signal?: AbortSignal): Promise<ContextResult> {
+    const r = await retrieve(retrievalDeps, question, o, signal);
+    let sources = await timedStep(r.trace, 'context', () => buildSources(deps.store, r.hits, o.smallToBig));
+    let compression: CompressionReport | undefined;
+    if (o.compressionTokens !== undefined && deps.tokenizer && sources.length) {
+      const c = await timedStep(r.trace, 'compression', () =>
+        compressSources(question, sources, { budget: o.compressionTokens!, tokenizer: deps.tokenizer!, embedder: deps.embedder }),
+      );
+      sources = c.sources;
+      compression = c.report;
+    }
+    return { question, retrieval: r.retrieval, sources, compression, trace: r.trace };
+  }
+
+  async function context(req: AskRequest, signal?: AbortSignal): Promise<ContextResult> {
+    const parsed = parseInput(askRequestSchema, req, 'ask');
+    return buildContext(parsed.question, resolveAskOptions(parsed, caps, collections, deps.contextTokens ?? 2000), signal);
+  }
+
   async function* askStream(req: AskRequest, signal?: AbortSignal): AsyncGenerator<AskEvent, AskResult> {
     const parsed = parseInput(askRequestSchema, req, 'ask');
     const o: ResolvedAskOptions = resolveAskOptions(parsed, caps, collections, deps.contextTokens ?? 2000);
     const question = parsed.question;
-    const r = await retrieve(retrievalDeps, question, o, signal);
-    let sources = await buildSources(deps.store, r.hits, o.smallToBig);
-    let compression: CompressionReport | undefined;
-    if (o.compressionTokens !== undefined && deps.tokenizer && sources.length) {
-      const t = performance.now();
-      const c = await compressSources(question, sources, { budget: o.compressionTokens, tokenizer: deps.tokenizer, embedder: deps.embedder });
-      sources = c.sources;
-      compression = c.report;
-      r.trace.timings.compression = Math.round(performance.now() - t);
-    }
-    yield { type: 'context', sources, retrieval: r.retrieval, compression };
+    const { sources, compression, retrieval, trace } = await buildContext(question, o, signal);
+    yield { type: 'context', sources, retrieval, compression };
 
-    const base = { question, sources, compression, trace: r.trace };
+    const base = { question, sources, compression, trace };
+    const r = { retrieval, trace };
     if (!deps.llm) {
       const message = r.retrieval ? NO_LLM_MESSAGE : 'No LLM is configured, and routing decided this question needs no retrieval: nothing to return.';
       const result: AskResult = { ...base, generated: false, message, citations: [], invalidCitations: [] };
@@ -172,5 +202,5 @@ export function createRag(deps: RagDeps): Rag {
     }
   }
 
-  return { deps, search, askStream, ask, invalidate: (c) => catalogs.invalidate(c) };
+  return { deps, search, context, askStream, ask, invalidate: (c) => catalogs.invalidate(c) };
 }

@@ -10,7 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { AutoModelForSequenceClassification, AutoTokenizer, type PreTrainedModel, type PreTrainedTokenizer, type Tensor } from '@huggingface/transformers';
+import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
 import { isRetryableStatus, retryDelayMs, sleep } from '../lib/llm/retry';
 
 export interface Reranker {
@@ -71,11 +71,16 @@ export class CrossEncoderReranker implements Reranker {
 
   /** Loads once; a failed load is retried by the next call rather than cached. */
   load(): Promise<{ tokenizer: PreTrainedTokenizer; model: PreTrainedModel }> {
-    const ref = fs.existsSync(this.options.model) ? path.resolve(this.options.model) : this.options.model;
-    this.loaded ??= Promise.all([
-      AutoTokenizer.from_pretrained(ref),
-      AutoModelForSequenceClassification.from_pretrained(ref, { dtype: this.dtype() }),
-    ])
+    const local = fs.existsSync(this.options.model);
+    const ref = local ? path.resolve(this.options.model) : this.options.model;
+    // transformers.js (and the ONNX runtime) load on first use, not when the CLI or a worker starts.
+    this.loaded ??= import('@huggingface/transformers')
+      .then(({ AutoTokenizer, AutoModelForSequenceClassification }) =>
+        Promise.all([
+          AutoTokenizer.from_pretrained(ref, { local_files_only: local }),
+          AutoModelForSequenceClassification.from_pretrained(ref, { dtype: this.dtype(), local_files_only: local }),
+        ]),
+      )
       .then(([tokenizer, model]) => ({ tokenizer, model }))
       .catch((err: unknown) => {
         this.loaded = undefined;
