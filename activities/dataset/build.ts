@@ -140,7 +140,7 @@ async function examplesFromSource(o: BuildDatasetOptions) {
     invalid: problems.length,
     problems: [...problems, ...gen.failedWindows.map((f) => `${f.docId}#${f.window}: ${f.error}`)],
     sourceHash: hashJson(selected.map((d) => [d.docId, d.contentHash])),
-    teacher: { requests: t.requests, promptTokens: t.promptTokens, completionTokens: t.completionTokens, costUsd: t.costUsd, failedWindows: gen.failedWindows.length },
+    teacher: { requests: t.requests, promptTokens: t.promptTokens, completionTokens: t.completionTokens, costUsd: t.costUsd, failedWindows: gen.failedWindows.length, cacheHits: gen.cacheHits },
   };
 }
 

@@ -42,7 +42,7 @@ export function datasetCard(m: DatasetManifest, sample?: { user: string; assista
       : '- output format: plain text',
     `- records read: ${s.input}; invalid: ${s.invalid}; exact duplicates: ${s.exactDuplicates}; near-duplicates (Jaccard ≥ ${m.spec.dedupe.threshold} on ${m.spec.dedupe.shingleSize}-word shingles): ${s.nearDuplicates}; longer than ${m.spec.maxSeqLength ?? 'the limit'} tokens: ${s.tooLong}; kept: ${s.kept}`,
     ...(s.teacher
-      ? [`- teacher usage: ${s.teacher.requests} requests, ${s.teacher.promptTokens} prompt + ${s.teacher.completionTokens} completion tokens, $${s.teacher.costUsd.toFixed(4)}; windows that failed: ${s.teacher.failedWindows}`]
+      ? [`- teacher usage: ${s.teacher.requests} requests, ${s.teacher.promptTokens} prompt + ${s.teacher.completionTokens} completion tokens, $${s.teacher.costUsd.toFixed(4)}; windows answered from the cache: ${s.teacher.cacheHits}; windows that failed: ${s.teacher.failedWindows}`]
       : []),
     `- lineage: workflow \`${m.lineage.workflowId ?? 'n/a'}\`, run \`${m.lineage.runId ?? 'n/a'}\``,
     '',

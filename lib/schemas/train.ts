@@ -160,7 +160,7 @@ export interface DatasetStats {
   splits: { train: number; validation: number; test: number };
   tokens: TokenLengthStats;
   tokenizer: string;
-  teacher?: { requests: number; promptTokens: number; completionTokens: number; costUsd: number; failedWindows: number };
+  teacher?: { requests: number; promptTokens: number; completionTokens: number; costUsd: number; failedWindows: number; cacheHits: number };
 }
 
 /** What the dataset step returns and what later steps read: URIs and counts only. */

@@ -81,7 +81,8 @@ describe('dataset build on MinIO', () => {
       sourceType: 'folder',
       location: `/blog/${w}.md`,
       title: `On ${w}`,
-      markdown: `# On ${w}\n\nThis post about ${w} explains why durable workflows matter for ${w} pipelines.\n\nIt ends with advice for ${w} teams.`,
+      // The run id in the text keeps this run's prompts (the teacher cache keys) apart from earlier runs'.
+      markdown: `# On ${w}\n\nThis post (${run}) about ${w} explains why durable workflows matter for ${w} pipelines.\n\nIt ends with advice for ${w} teams.`,
       contentHash: `h-${run}-${i}`,
       tags: [],
       metadata: {},
@@ -113,7 +114,7 @@ describe('dataset build on MinIO', () => {
     const ref = await buildDataset(opts);
     expect(ref.counts.train + ref.counts.test).toBe(6);
     const manifest = await d.artifacts.getJson<DatasetManifest>(ref.manifestUri);
-    expect(manifest.stats.teacher).toMatchObject({ requests: 4, failedWindows: 0 });
+    expect(manifest.stats.teacher).toMatchObject({ requests: 4, failedWindows: 0, cacheHits: 0 });
     expect(manifest.stats.teacher!.costUsd).toBeGreaterThan(0);
     const repair = chat.requests.find((r) => r.body.messages!.some((m) => m.role === 'user' && m.content.startsWith('Your previous reply cannot be used')));
     expect(repair).toBeDefined();
@@ -126,6 +127,7 @@ describe('dataset build on MinIO', () => {
     const again = await buildDataset(opts);
     expect(chat.requests.length).toBe(before);
     expect(again.version).toBe(ref.version);
+    expect((await d.artifacts.getJson<DatasetManifest>(again.manifestUri)).stats.teacher).toMatchObject({ requests: 0, cacheHits: 3 });
   });
 });
 
