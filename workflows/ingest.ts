@@ -122,8 +122,9 @@ export async function ingest(rawInput: IngestInput): Promise<IngestResult> {
   };
   setHandler(ingestProgressQuery, () => progress);
 
-  // The collection must exist (with the embedder's dimension) before any load; fail fast on a mismatch.
-  const collection = await stepActivities.prepareCollection({ collection: input.collection });
+  // The physical collection of this index identity (model + chunking) must exist before any load; the user-facing
+  // name is an alias, switched to it once the load is complete (the same naming as sync, see activities/sync).
+  const collection = await stepActivities.prepareCollection({ collection: input.collection, chunking: input.chunking });
 
   const sourceResults: SourceResult[] = new Array(input.sources.length);
   await runBounded(input.sources, input.concurrency, async (source, i) => {
@@ -189,7 +190,8 @@ export async function ingest(rawInput: IngestInput): Promise<IngestResult> {
   if (manifest.duplicates > 0) addCounts(dropped, { duplicate: manifest.duplicates });
 
   const result: IngestResult = {
-    collection: collection.name,
+    collection: input.collection,
+    physicalCollection: collection.name,
     documents: {
       fetched: sourceResults.reduce((a, r) => a + r.fetched, 0),
       cleaned: sourceResults.reduce((a, r) => a + r.cleaned, 0),
@@ -210,6 +212,7 @@ export async function ingest(rawInput: IngestInput): Promise<IngestResult> {
     },
     timings,
   };
+  if (collection.live !== collection.name) await stepActivities.publishCollection({ alias: input.collection, physical: collection.name });
   const report = await stepActivities.writeRunReport({ runKey, result });
   result.artifacts.report = report.uri;
   progress.phase = 'done';

@@ -111,7 +111,8 @@ export function createPlanActivities(deps: Deps) {
         };
         beat();
         const previous = await readEntries(artifacts, prevRef);
-        if (src.status === 'crawled' && failedEntirely(src.fetched, src.failed, previous.length)) {
+        // A crawl of named keys (push) legitimately finds nothing when they were all deleted: not an outage.
+        if (src.status === 'crawled' && !src.keys && failedEntirely(src.fetched, src.failed, previous.length)) {
           summary.status = 'failed';
           summary.error ??= `no document could be read (${Object.entries(src.failed).map(([k, v]) => `${k} ${v}`).join(', ')})`;
         }

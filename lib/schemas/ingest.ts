@@ -87,7 +87,10 @@ export interface SourceResult {
 }
 
 export interface IngestResult {
+  /** The user-facing name (an alias of physicalCollection). */
   collection: string;
+  /** Where the vectors are: `<collection>__<identity hash>` (see lib/schemas/sync.ts). */
+  physicalCollection?: string;
   documents: { fetched: number; cleaned: number; duplicates: number; loaded: number; skipped: ReasonCounts; failed: ReasonCounts; dropped: ReasonCounts };
   chunks: number;
   vectors: { written: number; embedded: number; reused: number };

@@ -1,0 +1,145 @@
+/**
+ * Push on real components: a MinIO of its own (started like `stack up` does, with the webhook target in its
+ * environment and the bucket notification configured), the webhook server, Temporal's signal-with-start of the
+ * per-collection debouncer, a real worker. A put is searchable within seconds, a delete disappears, a burst of 50
+ * puts runs one or two syncs.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../../activities';
+import { createDeps, type Deps } from '../../../activities/deps';
+import { TwinflowClient } from '../../../client';
+import { minioDown, minioUp, minioWebhookEnv, type StackOptions, stackOptionsFromConfig, WEBHOOK_TARGET_ARN } from '../../../infra/stack';
+import { s3DocId } from '../../../lib/crawl/s3';
+import { syncInputSchema, type SyncOnEventsStatus, syncOnEventsWorkflowId } from '../../../lib/schemas/sync';
+import { type RunningWebhook, startWebhookService } from '../../../services/webhook';
+import { testConfig } from '../../harness/stack';
+import { withWorker } from '../../harness/worker';
+import { TOPICS, uniqueCollection } from './helpers';
+
+const SECRET = 'push-test-secret-0123456789';
+const BUCKET = 'twinflow-push';
+const collection = uniqueCollection('push');
+const taskQueue = `push-${collection}`;
+const stackDir = fs.mkdtempSync(path.join(os.tmpdir(), 'twinflow-push-minio-'));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+let minio: StackOptions;
+let config: ReturnType<typeof testConfig>;
+let deps: Deps;
+let webhook: RunningWebhook;
+let twinflow: TwinflowClient;
+const sync = syncInputSchema.parse({ collection, sources: [{ type: 's3', id: 'inbox', prefix: 'inbox/' }], cleaning: { minChars: 40 } });
+
+beforeAll(async () => {
+  const [minioPort, consolePort] = [await freePort(), await freePort()];
+  config = testConfig({
+    TWINFLOW_MINIO_PORT: String(minioPort),
+    TWINFLOW_MINIO_CONSOLE_PORT: String(consolePort),
+    TWINFLOW_STACK_DIR: stackDir,
+    S3_BUCKET: BUCKET,
+    LANCEDB_URI: path.join(stackDir, 'lancedb'),
+  });
+  deps = createDeps(config);
+  twinflow = await TwinflowClient.connect(config);
+  // The webhook listens first: MinIO needs its address in its environment at start.
+  webhook = await startWebhookService({ client: twinflow, syncConfigs: [sync], secret: SECRET, host: '127.0.0.1', port: 0, debounce: { quietMs: 1000, maxDelayMs: 15_000, idleMs: 120_000 }, taskQueue });
+  minio = stackOptionsFromConfig(config, {
+    minioEnv: minioWebhookEnv(`${webhook.url}/events`, SECRET, path.join(stackDir, 'events')),
+    notifications: { arn: WEBHOOK_TARGET_ARN, prefixes: [{ bucket: BUCKET, prefix: 'inbox/' }] },
+  });
+  await minioUp(minio, () => undefined);
+}, 120_000);
+
+afterAll(async () => {
+  await twinflow?.client.workflow.getHandle(syncOnEventsWorkflowId(collection)).terminate('test over').catch(() => undefined);
+  await twinflow?.close();
+  await webhook?.close();
+  if (minio) await minioDown(minio, () => undefined);
+  fs.rmSync(stackDir, { recursive: true, force: true });
+});
+
+/** Polls the store until `check` holds (the collection may not exist before the first push sync). */
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    if (await check().catch(() => false)) return Date.now() - t0;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting until ${what}`);
+    await sleep(250);
+  }
+}
+
+const note = (i: number) => `# ${TOPICS[i % TOPICS.length]![0]} ${i}\n\n${TOPICS[i % TOPICS.length]![1]}. Inbox note number ${i}.\n`;
+const docCount = async (docId: string) => (await deps.vectorStore()).count(collection, { must: [{ field: 'docId', eq: docId }] });
+const status = () => twinflow.client.workflow.getHandle(syncOnEventsWorkflowId(collection)).query<SyncOnEventsStatus>('status');
+
+describe('push: bucket notifications → webhook → debounced sync', () => {
+  it('makes a dropped document searchable within seconds, and a deleted one disappear', async () => {
+    await withWorker(config, createActivities(deps), async () => {
+      const key = 'inbox/volcano.md';
+      const t0 = Date.now();
+      await deps.artifacts.putBytes(key, note(11), 'text/markdown');
+      await until('the put is in the store', async () => (await docCount(s3DocId(BUCKET, key))) > 0);
+      const latency = Date.now() - t0;
+      expect(latency).toBeLessThan(30_000);
+      const embedder = await deps.cachedEmbedder();
+      const hits = await (await deps.vectorStore()).search(collection, { vector: await embedder.embedQuery('shield volcanoes and basaltic lava'), limit: 1 });
+      expect(hits[0]!.payload).toMatchObject({ location: `s3://${BUCKET}/${key}`, sourceType: 's3', sourceId: 'inbox' });
+
+      await deps.artifacts.delete(key);
+      await until('the delete is reflected', async () => (await docCount(s3DocId(BUCKET, key))) === 0);
+      expect((await status()).lastError).toBeUndefined();
+    }, { taskQueue });
+  });
+
+  it('treats an object that is gone by the time it is read as a delete, not an error', async () => {
+    await withWorker(config, createActivities(deps), async () => {
+      const key = 'inbox/short-lived.md';
+      await deps.artifacts.putBytes(key, note(3), 'text/markdown');
+      await until('it is loaded', async () => (await docCount(s3DocId(BUCKET, key))) > 0);
+      await until('the debouncer is idle', async () => (await status()).phase === 'idle');
+      const before = (await status()).syncs;
+      // Rewritten and deleted within one quiet period: the sync reads the key and finds nothing.
+      await deps.artifacts.putBytes(key, note(4), 'text/markdown');
+      await deps.artifacts.delete(key);
+      await until('the sync ran', async () => {
+        const now = await status();
+        return now.syncs > before && now.phase === 'idle';
+      });
+      expect(await docCount(s3DocId(BUCKET, key))).toBe(0);
+      const s = await status();
+      expect(s.lastError).toBeUndefined();
+      expect(s.lastResult?.documents.deleted).toBe(1);
+    }, { taskQueue });
+  });
+
+  it('runs one or two syncs for a burst of 50 puts, not 50', async () => {
+    await withWorker(config, createActivities(deps), async () => {
+      await until('the debouncer is idle', async () => (await status()).phase === 'idle');
+      const before = (await status()).syncs;
+      const keys = Array.from({ length: 50 }, (_, i) => `inbox/burst/note-${String(i).padStart(2, '0')}.md`);
+      await Promise.all(keys.map((k, i) => deps.artifacts.putBytes(k, note(100 + i), 'text/markdown')));
+      await until('all 50 are in the store', async () => {
+        const ids = new Set<string>();
+        for await (const p of (await deps.vectorStore()).scroll(collection, { must: [{ field: 'sourceId', eq: 'inbox' }] })) ids.add(p.payload.docId);
+        return keys.every((k) => ids.has(s3DocId(BUCKET, k)));
+      }, 80_000);
+      const s = await status();
+      expect(s.syncs - before).toBeGreaterThanOrEqual(1);
+      expect(s.syncs - before).toBeLessThanOrEqual(2);
+      expect(s.events).toBeGreaterThanOrEqual(50);
+    }, { taskQueue });
+  }, 120_000);
+});
