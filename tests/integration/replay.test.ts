@@ -11,9 +11,14 @@ import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/config';
 import { WORKFLOW_BUNDLE_PATH } from '../harness/stack';
+import { historyFromJson } from '../replay/history-json';
 
 const dir = path.join(PROJECT_ROOT, 'tests', 'replay', 'histories');
-const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
+const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'workflow-ids.json').sort() : [];
+/** file → the workflow id it was recorded under (written by the recorder). */
+const workflowIds: Record<string, string> = fs.existsSync(path.join(dir, 'workflow-ids.json'))
+  ? (JSON.parse(fs.readFileSync(path.join(dir, 'workflow-ids.json'), 'utf8')) as Record<string, string>)
+  : {};
 
 describe('workflow histories replay against the current code', () => {
   it('has a recorded history of every workflow type', () => {
@@ -27,8 +32,9 @@ describe('workflow histories replay against the current code', () => {
   });
 
   it.each(files)('%s', async (file) => {
-    const history = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
-    const result = await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }, history, file);
+    // Files are in the JSON form of the Temporal CLI and UI (`temporal workflow show --output json`).
+    const history = historyFromJson(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));
+    const result = await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }, history, workflowIds[file] ?? file);
     expect(result).toBeUndefined();
   });
 });

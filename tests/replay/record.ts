@@ -16,12 +16,20 @@ import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { createDeps } from '../../activities/deps';
 import { stackUp } from '../../infra/stack';
+import { ArtifactStore } from '../../lib/artifacts';
 import { PROJECT_ROOT } from '../../lib/config';
+import { objectsChangedSignalName, syncOnEventsWorkflowId } from '../../lib/schemas/sync';
 import { WORKFLOWS_PATH } from '../../workers/worker';
 import { testConfig, testStackOptions, WORKFLOW_BUNDLE_PATH } from '../harness/stack';
 import { withWorker } from '../harness/worker';
+import { historyToJson } from './history-json';
 
 const OUT = path.join(PROJECT_ROOT, 'tests', 'replay', 'histories');
+const WORKFLOW_IDS = path.join(OUT, 'workflow-ids.json');
+
+function readWorkflowIds(): Record<string, string> {
+  return fs.existsSync(WORKFLOW_IDS) ? (JSON.parse(fs.readFileSync(WORKFLOW_IDS, 'utf8')) as Record<string, string>) : {};
+}
 
 interface Recipe {
   /** File name: <workflowType>--<name>.json; the child workflows it starts are recorded too (by workflow id). */
@@ -32,7 +40,11 @@ interface Recipe {
 async function writeHistory(client: Client, workflowId: string, type: string, name: string): Promise<void> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const file = path.join(OUT, `${type}--${name}.json`);
-  fs.writeFileSync(file, JSON.stringify(history));
+  fs.writeFileSync(file, historyToJson(history));
+  // Replay needs the original workflow id (child workflow ids and keys derive from it); the history has none.
+  const index = readWorkflowIds();
+  index[path.basename(file)] = workflowId;
+  fs.writeFileSync(WORKFLOW_IDS, `${JSON.stringify(index, Object.keys(index).sort(), 2)}\n`);
   console.log(`recorded ${path.relative(PROJECT_ROOT, file)} (${history.events?.length ?? 0} events)`);
 }
 
@@ -57,6 +69,43 @@ export const RECIPES: Recipe[] = [
       });
       fs.rmSync(dir, { recursive: true, force: true });
       return [workflowId, `${workflowId}--source-notes`];
+    },
+  },
+  {
+    name: 'sync--folder',
+    async run(client, taskQueue, workflowId) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'twinflow-replay-'));
+      fs.writeFileSync(path.join(dir, 'a.md'), `# Replay\n\n${'Change data capture keeps the store equal to its sources. '.repeat(20)}`);
+      await client.workflow.execute('sync', {
+        taskQueue,
+        workflowId,
+        args: [{ collection: `replay_sync_${Date.now()}`, sources: [{ type: 'folder', id: 'notes', path: dir }] }],
+      });
+      fs.rmSync(dir, { recursive: true, force: true });
+      return [workflowId];
+    },
+  },
+  {
+    // The push debouncer: one signal-with-start, one sync for the signalled key (its child is recorded too).
+    name: 'syncOnEvents--inbox',
+    async run(client, taskQueue) {
+      const config = testConfig();
+      const artifacts = ArtifactStore.fromConfig(config);
+      const prefix = `replay-inbox-${Date.now()}/`;
+      await artifacts.putBytes(`${prefix}a.md`, `# Pushed\n\n${'A document dropped into the inbox is synced within seconds. '.repeat(10)}`);
+      const collection = `replay_push_${Date.now()}`;
+      const sync = { collection, sources: [{ type: 's3' as const, id: 'inbox', prefix }] };
+      const workflowId = syncOnEventsWorkflowId(collection);
+      const handle = await client.workflow.signalWithStart('syncOnEvents', {
+        taskQueue,
+        workflowId,
+        args: [{ sync, quietMs: 200, idleMs: 1000 }],
+        signal: objectsChangedSignalName,
+        signalArgs: [{ sourceId: 'inbox', keys: [`${prefix}a.md`] }],
+      });
+      await handle.result();
+      await artifacts.deletePrefix(prefix);
+      return [workflowId, `${workflowId}--sync-1`];
     },
   },
 ];
