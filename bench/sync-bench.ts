@@ -36,7 +36,7 @@ const CHANGED = Math.max(1, Math.round(DOCS * Number(values.changed)));
 const WORDS = ('river stone lantern harbour meadow copper falcon orchard glacier ember willow compass thunder velvet ' +
   'quarry saffron beacon tundra marble cobalt juniper canyon prism harvest nebula anchor cedar delta').split(' ');
 
-/** A deterministic pseudo-random note: three sections of varied sentences (about 3 chunks of 128 tokens). */
+/** A deterministic pseudo-random note: two sections of varied sentences (one chunk of up to 128 tokens each). */
 function noteText(i: number, revision = 0): string {
   let seed = i * 7919 + 17;
   const rnd = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
@@ -47,7 +47,7 @@ function noteText(i: number, revision = 0): string {
   };
   const section = (title: string, k: number) => `## ${title}\n\n${Array.from({ length: k }, sentence).join(' ')}\n`;
   const details = revision ? `## Details\n\nRevision ${revision} of note ${i}: ${Array.from({ length: 6 }, sentence).join(' ')}\n` : section('Details', 6);
-  return `# Note ${i}\n\n${section('Background', 6)}\n${details}\n${section('Summary', 6)}`;
+  return `# Note ${i}\n\n${section('Background', 6)}\n${details}`;
 }
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'twinflow-bench-sync-docs-'));
@@ -64,7 +64,7 @@ const taskQueue = `bench-sync-${Date.now()}`;
 const worker = await createWorker({ config, connection, taskQueue, activities: createActivities(deps), maxConcurrentActivities: 8, withWorkflows: true });
 const client = await TwinflowClient.connect(config);
 const collection = `bench_sync_${Date.now()}`;
-const input: SyncInput = { collection, sources: [{ type: 'folder', id: 'notes', path: dir }], partSize: 250, concurrency: 4 };
+const input: SyncInput = { collection, sources: [{ type: 'folder', id: 'notes', path: dir }], partSize: 250, concurrency: 2 };
 
 interface Run {
   name: string;

@@ -83,6 +83,7 @@ describe('webhook endpoint', () => {
   });
   afterAll(() => server?.close());
 
+  const errorOf = async (res: Response) => ((await res.json()) as { error: string }).error;
   const post = (body: string, auth: string | null = `Bearer ${SECRET}`) =>
     fetch(`${server.url}/events`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) } });
 
@@ -99,23 +100,23 @@ describe('webhook endpoint', () => {
     expect((await post(body, null)).status).toBe(401);
     const wrong = await post(body, 'Bearer nope');
     expect(wrong.status).toBe(401);
-    expect((await wrong.json()).error).toMatch(/Authorization/);
+    expect(await errorOf(wrong)).toMatch(/Authorization/);
   });
 
   it('answers 400 with the reason for a body that is not JSON or not an S3 event', async () => {
     const notJson = await post('{"Records": [');
     expect(notJson.status).toBe(400);
-    expect((await notJson.json()).error).toMatch(/not JSON/);
+    expect(await errorOf(notJson)).toMatch(/not JSON/);
     const noKey = await post(JSON.stringify({ Records: [{ eventName: 's3:ObjectCreated:Put', s3: { bucket: { name: 'docs' } } }] }));
     expect(noKey.status).toBe(400);
-    expect((await noKey.json()).error).toMatch(/Records.0.s3.object/);
+    expect(await errorOf(noKey)).toMatch(/Records.0.s3.object/);
   });
 
   it('answers 503 when the workflow cannot be signalled, so the sender retries', async () => {
     failNext = true;
     const res = await post(JSON.stringify({ Records: [record('s3:ObjectCreated:Put', 'inbox/a.md')] }));
     expect(res.status).toBe(503);
-    expect((await res.json()).error).toMatch(/temporal is unreachable/);
+    expect(await errorOf(res)).toMatch(/temporal is unreachable/);
   });
 
   it('accepts events it has no route for without dispatching anything', async () => {
