@@ -7,6 +7,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
 import { streamSSE, stream as streamRaw } from 'hono/streaming';
 import type { AddressInfo } from 'node:net';
 import type { z } from 'zod';
@@ -61,6 +62,8 @@ export function createApi(rag: Rag, opts: ApiOptions = {}): Hono {
   const log = opts.log ?? (() => {});
 
   app.onError((err, c) => {
+    // Middleware answers (401 from bearer auth, 413 from the body limit) keep their own response.
+    if (err instanceof HTTPException) return err.getResponse();
     const status = errorStatus(err);
     if (status === 500) log(`error: ${(err as Error).stack ?? String(err)}`);
     return c.json({ error: (err as Error).message }, status);
