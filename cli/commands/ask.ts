@@ -55,13 +55,14 @@ export function registerAskCommand(program: Command): void {
     .option('--trace', 'print what each retrieval step did')
     .action(async (words: string[], flags: AskFlags) => {
       const config = loadConfig();
+      const request = askRequestFromFlags(words.join(' '), flags);
       const { createRagFromConfig } = await import('../../rag/from-config');
       const { rag, close } = await createRagFromConfig(config);
       const controller = new AbortController();
       const onSigint = () => controller.abort(new Error('interrupted'));
       process.once('SIGINT', onSigint);
       try {
-        const events = rag.askStream(askRequestFromFlags(words.join(' '), flags), controller.signal);
+        const events = rag.askStream(request, controller.signal);
         let result: AskResult | undefined;
         for await (const ev of events) {
           if (ev.type === 'delta' && !flags.json) process.stdout.write(ev.text);

@@ -115,10 +115,12 @@ export function registerSearchCommand(program: Command): void {
   const cmd = program.command('search').description('search the feature store: ranked chunks for a query').argument('<query...>', 'the query');
   addRetrievalOptions(cmd).action(async (words: string[], flags: RetrievalFlags) => {
     const config = loadConfig();
+    // Flags first: a typo fails before the model loads.
+    const request = { query: words.join(' '), ...retrievalOptionsFromFlags(flags) };
     const { createRagFromConfig } = await import('../../rag/from-config');
     const { rag, close } = await createRagFromConfig(config);
     try {
-      const res = await rag.search({ query: words.join(' '), ...retrievalOptionsFromFlags(flags) });
+      const res = await rag.search(request);
       if (flags.json) console.log(JSON.stringify(res, null, 2));
       else {
         console.log(formatHits(res.hits));

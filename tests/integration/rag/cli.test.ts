@@ -1,0 +1,99 @@
+/**
+ * The `twinflow search`, `ask` and `eval retrieval` commands as a user runs them (bin/twinflow in a child process),
+ * configured only through the environment, against a real LanceDB index of fixture pages and a local
+ * chat-completions server.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../../lib/config';
+import { LanceDBStore } from '../../../lib/vectorstore/lancedb';
+import { startOpenAIChatServer, type OpenAIChatServer } from '../../helpers/openai-chat-server';
+import { buildFixtureIndex, MODELS_DIR, testEmbedder } from './support/fixture-index';
+
+const run = promisify(execFile);
+const PAGES = ['002', 'aclu', 'bbc-1', 'cnet', 'spiceworks', 'theverge'];
+let dir: string;
+let llmServer: OpenAIChatServer;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'twinflow-rag-cli-'));
+  const store = new LanceDBStore({ uri: path.join(dir, 'lancedb') });
+  const { embedder, close } = await testEmbedder();
+  try {
+    await buildFixtureIndex({ store, collection: 'pages', embedder, pages: PAGES });
+  } finally {
+    await store.close();
+    await close();
+  }
+  llmServer = await startOpenAIChatServer({ respond: () => ({ content: 'Obama called gun laws his biggest frustration [1].' }) });
+});
+
+afterAll(async () => {
+  await llmServer?.close();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function twinflow(args: string[], env: Record<string, string> = {}) {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(LLM_|RERANKER_|RAG_|LANCEDB_|VECTOR_STORE|EMBEDDING_)/.test(k)));
+  return run(path.join(PROJECT_ROOT, 'bin', 'twinflow'), args, {
+    // bin/twinflow resolves tsx from the working directory, so it runs from the repository.
+    cwd: PROJECT_ROOT,
+    env: { ...base, LANCEDB_URI: path.join(dir, 'lancedb'), RAG_COLLECTIONS: 'pages', EMBEDDING_MODELS_DIR: MODELS_DIR, ...env },
+    timeout: 120_000,
+  }).catch((err: { code?: number; stdout?: string; stderr?: string }) => ({ stdout: err.stdout ?? '', stderr: err.stderr ?? '', code: err.code }));
+}
+
+describe('twinflow CLI', () => {
+  it('search prints ranked chunks; a bad flag fails with one line naming it', async () => {
+    const res = await twinflow(['search', 'Vidyard', 'video', 'platform', '-k', '2']);
+    expect(res.stdout.split('\n')[0]).toMatch(/^1\. Rewriting Rules of Engagement with Video in 2020/);
+    expect(res.stdout).toMatch(/\/spiceworks\//);
+    expect(res.stdout).toMatch(/timings: .*search/);
+    const bad = await twinflow(['search', 'x', '--filter', '{bad']);
+    expect(bad).toMatchObject({ code: 2 });
+    expect(bad.stderr.trim()).toMatch(/^twinflow: --filter: not JSON/);
+  });
+
+  it('ask streams the answer from the configured LLM, then the sources it cites', async () => {
+    const res = await twinflow(['ask', 'What', 'did', 'Obama', 'call', 'his', 'biggest', 'frustration?', '-k', '3'], { LLM_BASE_URL: llmServer.baseUrl, LLM_MODEL: 'test-model' });
+    const [answer, sources] = res.stdout.split(/\nSources \(\* = cited\)/);
+    expect(answer!.trim()).toBe('Obama called gun laws his biggest frustration [1].');
+    expect(sources).toMatch(/\n\*\[1\] Obama admits US gun laws are his 'biggest frustration'/);
+    expect(llmServer.requests.at(-1)!.body.model).toBe('test-model');
+  });
+
+  it('eval retrieval writes Markdown and JSON with metrics side by side', async () => {
+    const queries = path.join(dir, 'queries.jsonl');
+    fs.writeFileSync(
+      queries,
+      [
+        { id: 'v', query: 'Vidyard', relevantPages: ['spiceworks'] },
+        { id: 'o', query: 'What did Obama call the biggest frustration of his presidency?', relevantPages: ['bbc-1'], evidence: 'common sense gun safety laws' },
+        { id: 'h', query: 'What did Alex Heath write about displays?', relevantPages: ['theverge'], kind: 'author' },
+        { id: 'm', query: 'missing page', relevantPages: ['not-indexed'] },
+      ]
+        .map((q) => JSON.stringify(q))
+        .join('\n'),
+    );
+    const res = await twinflow(['eval', 'retrieval', '--queries', queries, '--configs', 'vector,hybrid + self-query (rules)', '--out', path.join(dir, 'out'), '--compression', '300']);
+    expect(res.stderr).not.toMatch(/Error/);
+    const md = fs.readFileSync(path.join(dir, 'out', 'retrieval-eval.md'), 'utf8');
+    expect(md).toMatch(/\| configuration \| R@1 \| R@3 \| R@5 \| R@10 \| MRR \| nDCG@10 \|/);
+    expect(md).toMatch(/\| vector \| [\d.]+ \|/);
+    expect(md).toMatch(/not-indexed" is not in the collection/);
+    expect(md).toMatch(/Prompt compression to 300 tokens/);
+    const json = JSON.parse(fs.readFileSync(path.join(dir, 'out', 'retrieval-eval.json'), 'utf8')) as {
+      queries: number;
+      configs: Array<{ name: string; mean: { mrr: number } }>;
+      compression: { tokensAfter: { mean: number } };
+    };
+    expect(json.queries).toBe(3);
+    expect(json.configs.map((c) => c.name)).toEqual(['vector', 'hybrid + self-query (rules)']);
+    expect(json.configs[1]!.mean.mrr).toBe(1);
+    expect(json.compression.tokensAfter.mean).toBeLessThanOrEqual(300);
+  });
+});
