@@ -42,12 +42,18 @@ export interface ResolvedSchedule {
   shortestIntervalMs: number;
 }
 
+/** 77760000 → "21h36m", 86400000 → "1d", 1500 → "1s500ms". */
 export function formatDuration(ms: number): string {
-  if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;
-  if (ms % HOUR === 0) return `${ms / HOUR}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
+  if (ms === 0) return '0s';
+  const units: Array<[string, number]> = [['d', 86_400_000], ['h', HOUR], ['m', 60_000], ['s', 1000], ['ms', 1]];
+  let rest = Math.round(ms);
+  let out = '';
+  for (const [unit, size] of units) {
+    const n = Math.floor(rest / size);
+    if (n > 0) out += `${n}${unit}`;
+    rest -= n * size;
+  }
+  return out;
 }
 
 /** Validates a schedule config; the execution timeout defaults to 90% of the shortest interval, at most 23 hours. */

@@ -136,6 +136,11 @@ describe('push: bucket notifications → webhook → debounced sync', () => {
         for await (const p of (await deps.vectorStore()).scroll(collection, { must: [{ field: 'sourceId', eq: 'inbox' }] })) ids.add(p.payload.docId);
         return keys.every((k) => ids.has(s3DocId(BUCKET, k)));
       }, 80_000);
+      // Points are visible once loaded, before the sync that loaded them has finished: wait for it to finish.
+      await until('the debouncer is idle again', async () => {
+        const now = await status();
+        return now.phase === 'idle' && now.pendingKeys === 0;
+      });
       const s = await status();
       expect(s.syncs - before).toBeGreaterThanOrEqual(1);
       expect(s.syncs - before).toBeLessThanOrEqual(2);

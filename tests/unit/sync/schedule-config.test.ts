@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveSchedule } from '../../../client/schedules';
+import { formatDuration, resolveSchedule } from '../../../client/schedules';
 import { isPhysicalCollectionOf, physicalCollectionName, syncInputSchema } from '../../../lib/schemas/sync';
 
 const sync = { collection: 'notes', sources: [{ type: 'folder' as const, id: 'f', path: '/tmp/x' }] };
@@ -24,6 +24,16 @@ describe('schedule config', () => {
     expect(() => resolveSchedule({ sync, timeZone: 'Mars/Olympus' })).toThrow(/timeZone: "Mars\/Olympus" is not an IANA time zone/);
     expect(() => resolveSchedule({ sync, catchupWindow: 'soon' })).toThrow(/catchupWindow: expected a duration/);
     expect(() => resolveSchedule({ sync: { collection: 'notes', sources: [] } })).toThrow(/sync.sources: at least one source/);
+  });
+});
+
+describe('formatDuration', () => {
+  it('writes durations for people (days, hours, minutes...)', () => {
+    expect(formatDuration(77_760_000)).toBe('21h36m');
+    expect(formatDuration(86_400_000)).toBe('1d');
+    expect(formatDuration(7_200_000)).toBe('2h');
+    expect(formatDuration(1500)).toBe('1s500ms');
+    expect(formatDuration(0)).toBe('0s');
   });
 });
 
