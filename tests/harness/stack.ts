@@ -8,13 +8,17 @@ import { type Config, loadConfig, PROJECT_ROOT } from '../../lib/config';
 import type { StackOptions } from '../../infra/stack';
 import { stackOptionsFromConfig } from '../../infra/stack';
 
+/** Shifts every test port, so two checkouts can run their suites side by side (default 0). */
+const OFFSET = Number(process.env.TWINFLOW_TEST_PORT_OFFSET ?? 0);
+if (!Number.isInteger(OFFSET) || OFFSET < 0 || OFFSET > 40000) throw new Error(`TWINFLOW_TEST_PORT_OFFSET: expected an integer 0-40000, got ${process.env.TWINFLOW_TEST_PORT_OFFSET}`);
+
 export const TEST_ENV: Record<string, string> = {
   TWINFLOW_HOME: path.join(PROJECT_ROOT, '.twinflow'),
   TWINFLOW_STACK_DIR: path.join(PROJECT_ROOT, '.twinflow', 'test-stack'),
-  TWINFLOW_TEMPORAL_PORT: '17233',
-  TWINFLOW_TEMPORAL_UI_PORT: '18233',
-  TWINFLOW_MINIO_PORT: '19000',
-  TWINFLOW_MINIO_CONSOLE_PORT: '19001',
+  TWINFLOW_TEMPORAL_PORT: String(17233 + OFFSET),
+  TWINFLOW_TEMPORAL_UI_PORT: String(18233 + OFFSET),
+  TWINFLOW_MINIO_PORT: String(19000 + OFFSET),
+  TWINFLOW_MINIO_CONSOLE_PORT: String(19001 + OFFSET),
   S3_BUCKET: 'twinflow-test',
   AWS_ACCESS_KEY_ID: 'minioadmin',
   AWS_SECRET_ACCESS_KEY: 'minioadmin',

@@ -12,14 +12,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/config';
 
 const run = promisify(execFile);
+const OFFSET = Number(process.env.TWINFLOW_TEST_PORT_OFFSET ?? 0);
+const TEMPORAL_PORT = 27233 + OFFSET;
 const dir = path.join(PROJECT_ROOT, '.twinflow', 'test-lifecycle-stack');
 const env = {
   ...process.env,
   TWINFLOW_STACK_DIR: dir,
-  TWINFLOW_TEMPORAL_PORT: '27233',
-  TWINFLOW_TEMPORAL_UI_PORT: '28233',
-  TWINFLOW_MINIO_PORT: '29000',
-  TWINFLOW_MINIO_CONSOLE_PORT: '29001',
+  TWINFLOW_TEMPORAL_PORT: String(TEMPORAL_PORT),
+  TWINFLOW_TEMPORAL_UI_PORT: String(28233 + OFFSET),
+  TWINFLOW_MINIO_PORT: String(29000 + OFFSET),
+  TWINFLOW_MINIO_CONSOLE_PORT: String(29001 + OFFSET),
 };
 const cli = path.join(PROJECT_ROOT, 'bin', 'twinflow');
 
@@ -65,14 +67,14 @@ describe('twinflow stack', () => {
   });
 
   it('fails with one line saying what to change when a port is taken', async () => {
-    const squatter = net.createServer().listen(27233, '127.0.0.1');
+    const squatter = net.createServer().listen(TEMPORAL_PORT, '127.0.0.1');
     await new Promise((r) => squatter.once('listening', r));
     try {
       const r = await twinflow(['stack', 'up']);
       expect(r.code).toBe(2);
       const lines = r.stderr.trim().split('\n');
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/port 27233 is already in use .*set TWINFLOW_TEMPORAL_PORT to a free port/);
+      expect(lines[0]).toMatch(new RegExp(`port ${TEMPORAL_PORT} is already in use .*set TWINFLOW_TEMPORAL_PORT to a free port`));
       // Nothing was started: a busy port leaves no half-started stack behind.
       expect(pidsOf()).toEqual([]);
     } finally {
@@ -96,7 +98,7 @@ describe('twinflow stack', () => {
 
     // Leave a workflow in the history (no worker needed: it just stays scheduled).
     const workflowId = `lifecycle-${Date.now()}`;
-    let connection = await Connection.connect({ address: '127.0.0.1:27233' });
+    let connection = await Connection.connect({ address: `127.0.0.1:${TEMPORAL_PORT}` });
     await new Client({ connection }).workflow.start('stackCheck', { taskQueue: 'nobody-polls', workflowId, args: [{}] });
     await connection.close();
 
@@ -108,7 +110,7 @@ describe('twinflow stack', () => {
     expect(status.stdout).toMatch(/temporal\s+stopped/);
 
     expect((await twinflow(['stack', 'up'])).code).toBe(0);
-    connection = await Connection.connect({ address: '127.0.0.1:27233' });
+    connection = await Connection.connect({ address: `127.0.0.1:${TEMPORAL_PORT}` });
     const described = await new Client({ connection }).workflow.getHandle(workflowId).describe();
     expect(described.workflowId).toBe(workflowId);
     await new Client({ connection }).workflow.getHandle(workflowId).terminate('test done');
