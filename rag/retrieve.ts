@@ -110,8 +110,26 @@ export async function retrieve(deps: RetrievalDeps, question: string, o: Resolve
   }
   const collections = route?.route.collections ?? o.collections;
   trace.collections = collections;
-  await timed(trace, 'collections', () => checkCollections(deps.store, collections));
+  try {
+    return await retrieveFrom(deps, question, o, collections, route, trace, finish, signal);
+  } catch (err) {
+    // Only a failure pays for the existence check; it turns a missing collection into a clear error.
+    await checkCollections(deps.store, collections);
+    throw err;
+  }
+}
 
+async function retrieveFrom(
+  deps: RetrievalDeps,
+  question: string,
+  o: ResolvedRetrievalOptions,
+  collections: string[],
+  route: { route: RoutingConfig['routes'][number]; reason: string; method: 'rules' | 'llm' } | undefined,
+  trace: RetrievalTrace,
+  finish: (result: Omit<RetrievalResult, 'trace'>) => RetrievalResult,
+  signal?: AbortSignal,
+): Promise<RetrievalResult> {
+  const llm = deps.llm;
   const needCatalog = o.selfQuery !== 'off' || route?.route.sourceTypes !== undefined;
   const catalog: Catalog | undefined = needCatalog ? await timed(trace, 'catalog', () => deps.catalogs.forCollections(collections)) : undefined;
   if (route) {
