@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCrawlActivities, type CrawlCheckpoint, type CrawlInput } from '../../../activities/crawl';
+import { createCrawlActivities, type CrawlCheckpoint, type CrawlInput, type CrawlOutput } from '../../../activities/crawl';
 import { createDeps } from '../../../activities/deps';
 import type { RawDocument } from '../../../lib/schemas/documents';
 import { type FixtureSite, startFixtureSite } from '../../helpers/fixture-site';
@@ -38,7 +38,7 @@ describe('crawlSource', () => {
     first.on('heartbeat', (d: unknown) => {
       if (d && (d as CrawlCheckpoint).partCounts) checkpoints.push(structuredClone(d as CrawlCheckpoint));
     });
-    const full = await first.run(crawlSource, input);
+    const full = (await first.run(crawlSource, input)) as CrawlOutput;
     expect(full.fetched).toBe(6);
     expect(full.rawParts.map((p) => p.count)).toEqual([2, 2, 2]);
     const afterFirstPart = checkpoints.find((c) => c.partCounts.length === 1)!;
@@ -47,7 +47,7 @@ describe('crawlSource', () => {
     // Second attempt, as Temporal would run it after a crash: same input, that heartbeat's details.
     const hitsBefore = new Map(site.hits);
     const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: afterFirstPart });
-    const resumed = await retry.run(crawlSource, input);
+    const resumed = (await retry.run(crawlSource, input)) as CrawlOutput;
     const refetched = site.pages.filter((p) => (site.hits.get(p.path) ?? 0) > (hitsBefore.get(p.path) ?? 0)).map((p) => p.path);
     expect(refetched).toHaveLength(4); // the two pages of the first part were not fetched again
     expect(resumed.fetched).toBe(6);
