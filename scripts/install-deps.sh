@@ -7,6 +7,9 @@ cd "$root"
 stamp="node_modules/.twinflow-lock-hash"
 hash="$(sha256sum package-lock.json | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ]; then exit 0; fi
-echo "==> installing npm dependencies (npm ci)"
-npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+echo "==> installing npm dependencies (locked versions)"
+# `npm install` rather than `npm ci`: both install the locked versions, but `npm ci` refuses a lock file that lacks
+# optional per-platform packages the registry in use does not serve (LanceDB's darwin/win32/arm64 builds on a
+# mirror that carries only linux-x64), while `npm install` skips them as the optional packages they are.
+npm install --ignore-scripts --no-audit --no-fund --loglevel=error
 echo "$hash" > "$stamp"
