@@ -8,6 +8,7 @@ import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createDeps } from '../activities/deps';
+import { createRagFromConfig } from '../rag';
 import { TwinflowClient } from '../client';
 import { stackOptionsFromConfig, stackUp } from '../infra/stack';
 import { loadConfig, PROJECT_ROOT } from '../lib/config';
@@ -55,14 +56,16 @@ export async function runDemo(): Promise<void> {
       const result = await watch(client, handle.workflowId, handle.result());
       console.log(formatResult(result).replace(/^/gm, '    '));
 
-      console.log('==> search (vector, embedded store)');
-      const store = await deps.vectorStore();
-      const embedder = await deps.cachedEmbedder();
+      console.log('==> retrieval: hybrid search (BM25 + vector, RRF) over the collection');
+      const { rag, close } = await createRagFromConfig(config, { store: await deps.vectorStore(), embedder: await deps.cachedEmbedder() });
       for (const query of DEMO_QUERIES) {
-        const hits = await store.search(DEMO_COLLECTION, { vector: await embedder.embedQuery(query), limit: 3 });
+        const { hits } = await rag.search({ query, collections: [DEMO_COLLECTION], limit: 3 });
         console.log(`    "${query}"`);
-        for (const h of hits) console.log(`      ${h.score.toFixed(3)}  ${h.payload.title ?? h.payload.location}  (${h.payload.sourceType})`);
+        for (const h of hits) console.log(`      ${h.score.toFixed(3)}  ${h.payload.title ?? h.payload.location}  › ${h.payload.headingPath || '(top)'}  (${h.payload.sourceType})`);
       }
+      const answer = await rag.ask({ question: DEMO_QUERIES[0]!, collections: [DEMO_COLLECTION] });
+      console.log(`==> ask: ${answer.generated ? answer.answer : `${answer.message} (${answer.sources.length} sources)`}`);
+      await close();
     });
   } finally {
     await client.close();
