@@ -215,8 +215,11 @@ export async function fineTune(
         },
       }));
     } catch (err) {
-      // Let the checkpoint uploads in flight settle: nothing of a failed attempt keeps running in the background.
+      // Let the checkpoint uploads and progress signals in flight settle: nothing of a failed or cancelled attempt
+      // keeps running in the background (a signal still retrying when the worker closes its connection throws from
+      // a timer, outside any promise).
       await uploads.catch(() => undefined);
+      await signals;
       throw err;
     } finally {
       clearInterval(timer);
