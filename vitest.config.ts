@@ -18,7 +18,9 @@ export default defineConfig({
           // Temporal's native worker runs best in child processes, one file per process.
           pool: 'forks',
           testTimeout: 180_000,
-          hookTimeout: 180_000,
+          // Fixture set-up hooks embed real corpora with the CPU model: minutes on a fresh 2-core machine (later runs
+          // hit the persistent test embedding cache and take seconds).
+          hookTimeout: 900_000,
         },
       },
     ],
