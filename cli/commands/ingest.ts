@@ -21,6 +21,17 @@ interface IngestFlags {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** The flags that name sources, shared by `ingest` and `sync`. */
+export function addSourceOptions(command: Command): Command {
+  return command
+    .option('--collection <name>', 'target collection (default: twinflow)')
+    .option('--url <url>', 'a web page (repeatable)', collect, [])
+    .option('--sitemap <url>', 'a sitemap.xml or sitemap index (repeatable)', collect, [])
+    .option('--feed <url>', 'an RSS or Atom feed (repeatable)', collect, [])
+    .option('--folder <path>', 'a local folder of Markdown/text/HTML (repeatable)', collect, [])
+    .option('--git <url>', 'a git repository, https:// or file:// (repeatable)', collect, []);
+}
+
 /** Builds the workflow input from flags; `--config` (a JSON file with the same shape as the workflow input) wins. */
 export function ingestInputFromFlags(flags: IngestFlags): IngestInput {
   if (flags.config) {
@@ -62,16 +73,12 @@ export function formatResult(r: IngestResult): string {
 }
 
 export function registerIngestCommand(program: Command): void {
-  program
-    .command('ingest')
-    .description('crawl → clean → chunk → embed → load sources into a collection (the feature pipeline)')
-    .option('-c, --config <file>', 'JSON file with the workflow input ({ collection, sources, chunking, ... })')
-    .option('--collection <name>', 'target collection (default: twinflow)')
-    .option('--url <url>', 'a web page (repeatable)', collect, [])
-    .option('--sitemap <url>', 'a sitemap.xml or sitemap index (repeatable)', collect, [])
-    .option('--feed <url>', 'an RSS or Atom feed (repeatable)', collect, [])
-    .option('--folder <path>', 'a local folder of Markdown/text/HTML (repeatable)', collect, [])
-    .option('--git <url>', 'a git repository, https:// or file:// (repeatable)', collect, [])
+  addSourceOptions(
+    program
+      .command('ingest')
+      .description('crawl → clean → chunk → embed → load sources into a collection (the feature pipeline)')
+      .option('-c, --config <file>', 'JSON file with the workflow input ({ collection, sources, chunking, ... })'),
+  )
     .option('--workflow-id <id>', 'workflow id (default: ingest-<collection>-<timestamp>)')
     .option('--no-wait', 'start and print the workflow id without waiting')
     .action(async (flags: IngestFlags) => {

@@ -6,7 +6,7 @@ import { TwinflowClient } from '../../client';
 import { loadConfig } from '../../lib/config';
 import type { SyncInput, SyncProgress, SyncResult } from '../../lib/schemas/sync';
 import { InputValidationError } from '../../lib/schemas/validate';
-import { ingestInputFromFlags } from './ingest';
+import { addSourceOptions, ingestInputFromFlags } from './ingest';
 
 /** Reads a JSON or YAML file; a file that does not parse is reported with its name. */
 export function readConfigFile(file: string): unknown {
@@ -80,16 +80,12 @@ export function formatSyncResult(r: SyncResult): string {
 }
 
 export function registerSyncCommand(program: Command): void {
-  program
-    .command('sync')
-    .description('bring a collection up to date with its sources: only inserted/updated documents are embedded, removed ones deleted')
-    .option('-c, --config <file>', 'JSON or YAML file: the sync input ({ collection, sources, chunking, ... }) or a schedule file')
-    .option('--collection <name>', 'target collection (default: twinflow)')
-    .option('--url <url>', 'a web page (repeatable)', collect, [])
-    .option('--sitemap <url>', 'a sitemap.xml or sitemap index (repeatable)', collect, [])
-    .option('--feed <url>', 'an RSS or Atom feed (repeatable)', collect, [])
-    .option('--folder <path>', 'a local folder of Markdown/text/HTML (repeatable)', collect, [])
-    .option('--git <url>', 'a git repository, https:// or file:// (repeatable)', collect, [])
+  addSourceOptions(
+    program
+      .command('sync')
+      .description('bring a collection up to date with its sources: only inserted/updated documents are embedded, removed ones deleted')
+      .option('-c, --config <file>', 'JSON or YAML file: the sync input ({ collection, sources, chunking, ... }) or a schedule file'),
+  )
     .option('--s3 <prefix>', 'an inbox prefix in the configured bucket (repeatable)', collect, [])
     .option('--workflow-id <id>', 'workflow id (default: sync-<collection>-<timestamp>)')
     .option('--no-wait', 'start and print the workflow id without waiting')
