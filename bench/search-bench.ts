@@ -312,7 +312,7 @@ function markdown(): string {
     `- Machine: ${report.machine}; shared with other engineers' builds and tests.`,
     `- Command: \`node --import tsx bench/search-bench.ts --sizes ${SIZES.join(',')} --queries ${QUERIES} --clients ${CLIENTS} --write-docs\`, ${report.date}.`,
     `- Query embedding (${config.embedding.model}, local int8, one query at a time): p50 ${queryEmbedding.p50} ms, p95 ${queryEmbedding.p95} ms.`,
-    `- Re-ranker: ${reranker.id}; ${RERANK_CANDIDATES} candidates of ~130 tokens, ${RERANK_QUERIES} queries.`,
+    `- Re-ranker: ${reranker.id}; ${RERANK_CANDIDATES} candidates (~100-word passages, ~180 tokens per query-passage pair), ${RERANK_QUERIES} queries.`,
     '',
   );
   L.push('| store | chunks | search | p50 ms | p95 ms | bare store p50 | bare store p95 | wrapper overhead (p50) |');

@@ -93,9 +93,12 @@ export function mergeCatalogs(catalogs: Catalog[]): Catalog {
   };
 }
 
-/** Catalogs per collection, rebuilt after `ttlMs` or on `invalidate`. Concurrent callers share one build. */
+/**
+ * Catalogs per collection. Concurrent callers share one build. After `ttlMs` a catalog is rebuilt in the background
+ * while callers keep getting the previous one, so no search waits for a scroll of a big collection except the first.
+ */
 export class CatalogCache {
-  private readonly entries = new Map<string, { at: number; catalog: Promise<Catalog> }>();
+  private readonly entries = new Map<string, { at: number; catalog: Promise<Catalog>; refreshing?: Promise<unknown> }>();
 
   constructor(
     private readonly store: VectorStore,
@@ -105,6 +108,13 @@ export class CatalogCache {
   get(collection: string): Promise<Catalog> {
     const hit = this.entries.get(collection);
     if (hit && Date.now() - hit.at < this.ttlMs) return hit.catalog;
+    if (hit) {
+      hit.refreshing ??= buildCatalog(this.store, collection).then(
+        (catalog) => this.entries.set(collection, { at: Date.now(), catalog: Promise.resolve(catalog) }),
+        () => (hit.refreshing = undefined), // keep serving the old one; try again on a later call
+      );
+      return hit.catalog;
+    }
     const catalog = buildCatalog(this.store, collection).catch((err: unknown) => {
       this.entries.delete(collection);
       throw err;

@@ -7,7 +7,7 @@
  *   for await (const ev of rag.askStream({ question: 'What replaced XHR?' })) ...
  */
 import type { Embedder } from '../lib/embedding/types';
-import type { ChatMessage, Usage } from '../lib/llm/types';
+import type { ChatMessage, ChatResult, Usage } from '../lib/llm/types';
 import { parseInput } from '../lib/schemas/validate';
 import type { VectorStore } from '../lib/vectorstore/types';
 import { CatalogCache } from './catalog';
@@ -157,18 +157,17 @@ export function createRag(deps: RagDeps): Rag {
     yield { type: 'context', sources, retrieval, compression };
 
     const base = { question, sources, compression, trace };
-    const r = { retrieval, trace };
     if (!deps.llm) {
-      const message = r.retrieval ? NO_LLM_MESSAGE : 'No LLM is configured, and routing decided this question needs no retrieval: nothing to return.';
+      const message = retrieval ? NO_LLM_MESSAGE : 'No LLM is configured, and routing decided this question needs no retrieval: nothing to return.';
       const result: AskResult = { ...base, generated: false, message, citations: [], invalidCitations: [] };
       yield { type: 'done', result };
       return result;
     }
-    const messages = r.retrieval ? answerPrompt(question, sources) : directPrompt(question);
+    const messages = retrieval ? answerPrompt(question, sources) : directPrompt(question);
     const started = performance.now();
     const stream = deps.llm.stream(messages, { temperature: o.temperature ?? 0.2, maxTokens: o.maxAnswerTokens, signal });
     let answer = '';
-    let final;
+    let final: ChatResult;
     for (;;) {
       const n = await stream.next();
       if (n.done) {
@@ -183,12 +182,12 @@ export function createRag(deps: RagDeps): Rag {
       ...base,
       answer,
       generated: true,
-      message: r.retrieval && sources.length === 0 ? 'Nothing relevant was found in the collection.' : undefined,
+      message: retrieval && sources.length === 0 ? 'Nothing relevant was found in the collection.' : undefined,
       citations: cited,
       invalidCitations: invalid,
       usage: final.usage,
       model: final.model,
-      trace: { ...r.trace, generationMs: Math.round(performance.now() - started) },
+      trace: { ...trace, generationMs: Math.round(performance.now() - started) },
     };
     yield { type: 'done', result };
     return result;

@@ -80,11 +80,12 @@ async function timed<T>(trace: RetrievalTrace, step: string, fn: () => Promise<T
   }
 }
 
-/** Runs an optional LLM step; a failure becomes a warning and `undefined`. */
-async function optional<T>(trace: RetrievalTrace, step: string, fn: () => Promise<T>): Promise<T | undefined> {
+/** Runs an optional LLM step; a failure becomes a warning and `undefined` (a cancelled request stays cancelled). */
+async function optional<T>(trace: RetrievalTrace, step: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T | undefined> {
   try {
     return await timed(trace, step, fn);
   } catch (err) {
+    if (signal?.aborted) throw err;
     trace.warnings.push(`${step} skipped: ${(err as Error).message}`);
     return undefined;
   }
@@ -105,7 +106,7 @@ export async function retrieve(deps: RetrievalDeps, question: string, o: Resolve
   let route: { route: RoutingConfig['routes'][number]; reason: string; method: 'rules' | 'llm' } | undefined;
   if (o.routing === 'rules') route = { ...routeByRules(question, deps.routing), method: 'rules' };
   else if (o.routing === 'llm' && llm) {
-    const r = await optional(trace, 'routing', () => routeByLlm(llm, question, deps.routing, signal));
+    const r = await optional(trace, 'routing', () => routeByLlm(llm, question, deps.routing, signal), signal);
     route = r ? { ...r, method: 'llm' } : { ...routeByRules(question, deps.routing), method: 'rules' };
   }
   const collections = route?.route.collections ?? o.collections;
@@ -140,16 +141,10 @@ async function retrieveFrom(
   // Self-query, rewriting, expansion and HyDE are independent: run them together.
   const now = deps.now?.() ?? new Date();
   const [selfQuery, rewritten, expansions, hyde] = await Promise.all([
-    o.selfQuery === 'off' || !catalog
-      ? undefined
-      : o.selfQuery === 'llm' && llm
-        ? optional(trace, 'selfQuery', () => extractEntitiesWithLlm(llm, question, catalog, now, signal)).then((e) =>
-            e ? { ...entitiesToFilter(e, catalog), method: 'llm' as const } : { ...entitiesToFilter(extractEntitiesByRules(question, catalog, now), catalog), method: 'rules' as const },
-          )
-        : timed(trace, 'selfQuery', async () => ({ ...entitiesToFilter(extractEntitiesByRules(question, catalog, now), catalog), method: 'rules' as const })),
-    o.rewrite && llm ? optional(trace, 'rewrite', () => rewriteQuery(llm, question, signal)) : undefined,
-    o.expansion > 0 && llm ? optional(trace, 'expansion', () => expandQuery(llm, question, o.expansion, signal)) : undefined,
-    o.hyde && llm ? optional(trace, 'hyde', () => hypotheticalAnswer(llm, question, signal)) : undefined,
+    o.selfQuery === 'off' || !catalog ? undefined : selfQueryFilter(trace, o.selfQuery, llm, question, catalog, now, signal),
+    o.rewrite && llm ? optional(trace, 'rewrite', () => rewriteQuery(llm, question, signal), signal) : undefined,
+    o.expansion > 0 && llm ? optional(trace, 'expansion', () => expandQuery(llm, question, o.expansion, signal), signal) : undefined,
+    o.hyde && llm ? optional(trace, 'hyde', () => hypotheticalAnswer(llm, question, signal), signal) : undefined,
   ]);
   if (selfQuery) trace.selfQuery = selfQuery;
   if (rewritten) trace.rewritten = rewritten;
@@ -197,6 +192,23 @@ async function retrieveFrom(
     return finish({ retrieval: true, hits: ranked });
   }
   return finish({ retrieval: true, hits: pool.slice(0, o.limit) });
+}
+
+/** Self-query by LLM, falling back to the rules when the LLM step fails; either way validated by the catalog. */
+async function selfQueryFilter(
+  trace: RetrievalTrace,
+  method: 'rules' | 'llm',
+  llm: RagChat | undefined,
+  question: string,
+  catalog: Catalog,
+  now: Date,
+  signal?: AbortSignal,
+): Promise<SelfQueryResult & { method: 'rules' | 'llm' }> {
+  if (method === 'llm' && llm) {
+    const entities = await optional(trace, 'selfQuery', () => extractEntitiesWithLlm(llm, question, catalog, now, signal), signal);
+    if (entities) return { ...entitiesToFilter(entities, catalog), method: 'llm' };
+  }
+  return timed(trace, 'selfQuery', async () => ({ ...entitiesToFilter(extractEntitiesByRules(question, catalog, now), catalog), method: 'rules' as const }));
 }
 
 async function checkCollections(store: VectorStore, collections: string[]): Promise<void> {

@@ -11,6 +11,7 @@ import { ChatClient } from '../../../lib/llm';
 import { LanceDBStore } from '../../../lib/vectorstore/lancedb';
 import type { Embedder } from '../../../lib/embedding/types';
 import type { ModelTokenizer } from '../../../lib/text';
+import { CatalogCache } from '../../../rag/catalog';
 import { formatSources } from '../../../rag/prompts';
 import { createRag, NO_LLM_MESSAGE, type Rag } from '../../../rag/rag';
 import { CrossEncoderReranker, HttpReranker } from '../../../rag/rerank';
@@ -111,6 +112,27 @@ describe('filtered and hybrid search', () => {
 
   it('fails clearly for a collection that does not exist', async () => {
     await expect(rag.search({ query: 'x', collections: ['nope'] })).rejects.toThrow(/collection "nope" does not exist/);
+  });
+});
+
+describe('the catalog of a collection', () => {
+  it('lists what the collection holds, serving the previous catalog while a stale one is rebuilt', async () => {
+    const name = 'catalog-test';
+    const [v] = await embedder.embed(['a passage']);
+    const point = (id: string, author: string) => ({ id, vector: v!, text: 'a passage', payload: { docId: id, chunkIndex: 0, parentId: id, sourceId: 's', sourceType: 'web' as const, location: id, author, tags: ['t'], headingPath: '', chunkHash: id, contentHash: id, model: 'm' } });
+    await store.ensureCollection(name, { dimension: embedder.dimension, distance: 'cosine' });
+    await store.upsert(name, [point('00000000-0000-4000-8000-000000000001', 'First Author')]);
+    const cache = new CatalogCache(store, 0);
+    expect((await cache.get(name)).authors).toEqual(['First Author']);
+    await store.upsert(name, [point('00000000-0000-4000-8000-000000000002', 'Second Author')]);
+    // Expired (ttl 0): the old catalog comes back at once, a rebuild starts behind it.
+    expect((await cache.get(name)).authors).toEqual(['First Author']);
+    cache.invalidate(name);
+    const fresh = await cache.get(name);
+    expect(fresh.authors).toEqual(['First Author', 'Second Author']);
+    expect(fresh.points).toBe(2);
+    expect(fresh.tags).toEqual(['t']);
+    await store.dropCollection(name);
   });
 });
 
