@@ -3,7 +3,8 @@
  * configured only through the environment, against a real LanceDB index of fixture pages and a local
  * chat-completions server.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,6 +65,35 @@ describe('twinflow CLI', () => {
     expect(answer!.trim()).toBe('Obama called gun laws his biggest frustration [1].');
     expect(sources).toMatch(/\n\*\[1\] Obama admits US gun laws are his 'biggest frustration'/);
     expect(llmServer.requests.at(-1)!.body.model).toBe('test-model');
+  });
+
+  it('serve starts the HTTP API with the configured token and stops on SIGTERM', async () => {
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(LLM_|RERANKER_|RAG_|LANCEDB_|VECTOR_STORE|EMBEDDING_|TWINFLOW_API)/.test(k)));
+    const child = spawn(path.join(PROJECT_ROOT, 'bin', 'twinflow'), ['serve', '--port', '0'], {
+      cwd: PROJECT_ROOT,
+      env: { ...base, LANCEDB_URI: path.join(dir, 'lancedb'), RAG_COLLECTIONS: 'pages', EMBEDDING_MODELS_DIR: MODELS_DIR, TWINFLOW_API_TOKEN: 'serve-test-token-0123' },
+    });
+    try {
+      let out = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /twinflow API on (http:\/\/\S+) /.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
+      });
+      expect(out).toMatch(/bearer token required/);
+      const denied = await fetch(`${url}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"Vidyard"}' });
+      expect(denied.status).toBe(401);
+      const ok = await fetch(`${url}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer serve-test-token-0123' }, body: '{"query":"Vidyard","limit":1}' });
+      const body = (await ok.json()) as { hits: Array<{ payload: { url: string } }> };
+      expect(body.hits[0]!.payload.url).toMatch(/\/spiceworks\/$/);
+    } finally {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await once(child, 'exit');
+    }
+    expect(child.exitCode).toBe(0);
   });
 
   it('eval retrieval writes Markdown and JSON with metrics side by side', async () => {
