@@ -119,8 +119,12 @@ export function ensureTinyCrossEncoder(name = 'tiny-cross-encoder'): string {
   fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(config, null, 2));
   fs.writeFileSync(path.join(tmp, 'onnx', 'model.onnx'), encodeModel(graph(tokenWeights(vocab))));
   fs.writeFileSync(path.join(tmp, `.built-${VERSION}`), '');
-  // Another test process may have finished first; either copy is identical.
-  fs.rmSync(dir, { recursive: true, force: true });
+  // Another test process may have built it meanwhile: keep theirs (identical) and drop ours.
+  if (fs.existsSync(stamp)) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    return dir;
+  }
+  fs.rmSync(dir, { recursive: true, force: true }); // a stale version
   try {
     fs.renameSync(tmp, dir);
   } catch {
