@@ -14,7 +14,7 @@ import { stackOptionsFromConfig, stackUp } from '../infra/stack';
 import { loadConfig, PROJECT_ROOT } from '../lib/config';
 import type { IngestInput } from '../lib/schemas/ingest';
 import { connectWorker, createWorker } from '../workers/worker';
-import { formatResult, watch } from './commands/ingest';
+import { formatProgress, formatResult, watch } from './commands/ingest';
 import { startDemoSite } from './demo-site';
 
 export const DEMO_COLLECTION = 'demo';
@@ -53,7 +53,7 @@ export async function runDemo(): Promise<void> {
       console.log('==> ingest: crawl → clean → chunk → embed → load');
       const handle = await client.startIngest(input, { workflowId: `demo-ingest-${Date.now()}` });
       console.log(`    workflow: ${client.uiUrl(handle.workflowId)}`);
-      const result = await watch(client, handle.workflowId, handle.result());
+      const result = await watch(async () => formatProgress(await client.ingestProgress(handle.workflowId)), handle.result());
       console.log(formatResult(result).replace(/^/gm, '    '));
 
       console.log('==> retrieval: hybrid search (BM25 + vector, RRF) over the collection');

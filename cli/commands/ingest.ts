@@ -88,7 +88,7 @@ export function registerIngestCommand(program: Command): void {
         const handle = await client.startIngest(ingestInputFromFlags(flags), { workflowId: flags.workflowId });
         console.log(`started ingest ${handle.workflowId}: ${client.uiUrl(handle.workflowId)}`);
         if (!flags.wait) return;
-        const result = await watch(client, handle.workflowId, handle.result());
+        const result = await watch(async () => formatProgress(await client.ingestProgress(handle.workflowId)), handle.result());
         console.log(formatResult(result));
       } finally {
         await client.close();
@@ -96,8 +96,8 @@ export function registerIngestCommand(program: Command): void {
     });
 }
 
-/** Prints the progress query's answer whenever it changes, until the result arrives. */
-export async function watch<T>(client: TwinflowClient, workflowId: string, result: Promise<T>): Promise<T> {
+/** Prints the line `progress` answers whenever it changes, polling every second, until the result arrives. */
+export async function watch<T>(progress: () => Promise<string>, result: Promise<T>): Promise<T> {
   let last = '';
   let done = false;
   const finished = result.finally(() => {
@@ -107,7 +107,7 @@ export async function watch<T>(client: TwinflowClient, workflowId: string, resul
     await Promise.race([finished.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
     if (done) break;
     try {
-      const line = formatProgress(await client.ingestProgress(workflowId));
+      const line = await progress();
       if (line !== last) console.log(line);
       last = line;
     } catch {

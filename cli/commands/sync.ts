@@ -6,7 +6,7 @@ import { TwinflowClient } from '../../client';
 import { loadConfig } from '../../lib/config';
 import type { SyncInput, SyncProgress, SyncResult } from '../../lib/schemas/sync';
 import { InputValidationError } from '../../lib/schemas/validate';
-import { addSourceOptions, ingestInputFromFlags } from './ingest';
+import { addSourceOptions, ingestInputFromFlags, watch } from './ingest';
 
 /** Reads a JSON or YAML file; a file that does not parse is reported with its name. */
 export function readConfigFile(file: string): unknown {
@@ -96,22 +96,8 @@ export function registerSyncCommand(program: Command): void {
         const handle = await client.startSync(syncInputFromFlags(flags), { workflowId: flags.workflowId });
         console.log(`started sync ${handle.workflowId}: ${client.uiUrl(handle.workflowId)}`);
         if (!flags.wait) return;
-        let last = '';
-        const timer = setInterval(() => {
-          client
-            .syncProgress(handle.workflowId)
-            .then((p) => {
-              const line = formatSyncProgress(p);
-              if (line !== last) console.log(line);
-              last = line;
-            })
-            .catch(() => undefined); // between workflow tasks; the next poll answers
-        }, 1000);
-        try {
-          console.log(formatSyncResult(await handle.result()));
-        } finally {
-          clearInterval(timer);
-        }
+        const result = await watch(async () => formatSyncProgress(await client.syncProgress(handle.workflowId)), handle.result());
+        console.log(formatSyncResult(result));
       } finally {
         await client.close();
       }
