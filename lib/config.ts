@@ -56,6 +56,7 @@ const envSchema = z.object({
 
   VECTOR_STORE: z.enum(['lancedb', 'qdrant'], { error: 'expected lancedb or qdrant' }).default('lancedb'),
   LANCEDB_URI: nonEmpty.optional(),
+  LANCEDB_NPROBES: positiveInt.default(20),
   QDRANT_URL: url.optional(),
   QDRANT_API_KEY: z.string().optional(),
 
@@ -135,7 +136,7 @@ export interface Config {
     accessKeyId: string;
     secretAccessKey: string;
   };
-  vectorStore: { kind: 'lancedb' | 'qdrant'; lancedbUri: string; qdrantUrl?: string; qdrantApiKey?: string };
+  vectorStore: { kind: 'lancedb' | 'qdrant'; lancedbUri: string; lancedbNprobes: number; qdrantUrl?: string; qdrantApiKey?: string };
   embedding: {
     provider: 'local' | 'openai';
     model: string;
@@ -220,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     vectorStore: {
       kind: e.VECTOR_STORE,
       lancedbUri: path.resolve(e.LANCEDB_URI ?? path.join(home, 'lancedb')),
+      lancedbNprobes: e.LANCEDB_NPROBES,
       qdrantUrl: e.QDRANT_URL,
       qdrantApiKey: e.QDRANT_API_KEY,
     },

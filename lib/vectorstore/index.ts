@@ -5,12 +5,12 @@ import { QdrantStore } from './qdrant';
 import type { VectorStore } from './types';
 
 export function createVectorStore(config: Config): VectorStore {
-  const { kind, lancedbUri, qdrantUrl, qdrantApiKey } = config.vectorStore;
+  const { kind, lancedbUri, lancedbNprobes, qdrantUrl, qdrantApiKey } = config.vectorStore;
   if (kind === 'qdrant') {
     if (!qdrantUrl) throw new Error('VECTOR_STORE=qdrant needs QDRANT_URL (e.g. http://127.0.0.1:6333)');
     return new QdrantStore({ url: qdrantUrl, apiKey: qdrantApiKey });
   }
-  return new LanceDBStore({ uri: lancedbUri });
+  return new LanceDBStore({ uri: lancedbUri, nprobes: lancedbNprobes });
 }
 
 export { LanceDBStore, type LanceDBStoreOptions } from './lancedb';

@@ -248,7 +248,7 @@ export class QdrantStore implements VectorStore {
     if (filterMatchesNothing(req.filter)) return [];
     const dimension = await this.dimensionOf(await this.resolve(name));
     validateVector(req.vector, dimension ?? 0, `Search in "${name}"`);
-    const { points } = await this.client.query(name, { query: req.vector, using: DENSE, filter: qf, limit: req.limit, with_payload: true });
+    const { points } = await this.client.query(name, { query: req.vector, using: DENSE, filter: qf, limit: req.limit, with_payload: true, ...(req.exact && { params: { exact: true } }) });
     return points.map((p) => toHit(p));
   }
 

@@ -71,6 +71,11 @@ export interface SearchRequest {
   vector: number[];
   limit: number;
   filter?: Filter;
+  /**
+   * Exact nearest neighbours: bypass the approximate (ANN) index and compare with every vector. For measuring the
+   * index's recall and for small, critical queries; slower on big collections.
+   */
+  exact?: boolean;
 }
 
 export interface KeywordRequest {

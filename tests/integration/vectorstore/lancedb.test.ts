@@ -52,6 +52,75 @@ describe('LanceDBStore specifics', () => {
     await store.close();
   });
 
+  it('folds rows into the full-text index as soon as a write leaves optimizeUnindexedRows of them outside it', async () => {
+    const uri = path.join(root, 'lag');
+    const store = new LanceDBStore({ uri, optimizeUnindexedRows: 10, optimizeEveryWrites: 1_000 });
+    await store.ensureCollection('lag', { dimension: 8, distance: 'cosine' });
+    const lancedb = await import('@lancedb/lancedb');
+    const table = await (await lancedb.connect(uri, { readConsistencyInterval: 0 })).openTable('lag');
+    const unindexed = async () => (await table.indexStats('text_idx'))?.numUnindexedRows;
+    await store.upsert('lag', Array.from({ length: 9 }, (_, i) => makePoint({ docId: `a${i}`, text: `okapi ${i}` })));
+    expect(await unindexed()).toBe(9);
+    await store.upsert('lag', [makePoint({ docId: 'a9', text: 'okapi 9' })]);
+    expect(await unindexed()).toBe(0);
+    expect((await store.keywordSearch('lag', { query: 'okapi', limit: 20 })).length).toBe(10);
+    await store.close();
+  });
+
+  it('builds an IVF vector index once a table is big enough, answers as an exact search does, and rebuilds it when the table grows fourfold', async () => {
+    const uri = path.join(root, 'ivf');
+    const dim = 16;
+    let seed = 42;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+    const unit = () => {
+      const v = Array.from({ length: dim }, random);
+      const n = Math.hypot(...v);
+      return v.map((x) => x / n);
+    };
+    const points = (from: number, n: number) => Array.from({ length: n }, (_, i) => makePoint({ docId: `v${from + i}`, vector: unit() }));
+    const options = { uri, vectorIndexMinRows: 400, scalarIndexMinRows: 1_000_000, optimizeUnindexedRows: 1_000_000, optimizeEveryWrites: 1_000 };
+    const store = new LanceDBStore(options); // 20 probes: all 20 partitions of 400 rows, so exactly the exact answer
+    const coarse = new LanceDBStore({ ...options, nprobes: 1 }); // 1 of 20 partitions: approximate
+    await store.ensureCollection('ivf', { dimension: dim, distance: 'cosine' });
+    await store.upsert('ivf', points(0, 399));
+    await store.optimize('ivf');
+    const lancedb = await import('@lancedb/lancedb');
+    const table = await (await lancedb.connect(uri, { readConsistencyInterval: 0 })).openTable('ivf');
+    const vectorIndexes = async () => (await table.listIndices()).filter((i) => i.columns.includes('vector')).map((i) => i.name);
+    expect(await vectorIndexes()).toEqual([]); // 399 rows: below the threshold, searched exactly
+    await store.upsert('ivf', points(399, 1));
+    await store.optimize('ivf');
+    expect(await vectorIndexes()).toEqual(['vector_ivf_p20']);
+
+    const queries = Array.from({ length: 20 }, unit);
+    const ids = (hits: Array<{ id: string }>) => hits.map((h) => h.id);
+    let differs = 0;
+    for (const vector of queries) {
+      const exact = ids(await store.search('ivf', { vector, limit: 10, exact: true }));
+      expect(ids(await store.search('ivf', { vector, limit: 10 }))).toEqual(exact);
+      if (ids(await coarse.search('ivf', { vector, limit: 10 })).join() !== exact.join()) differs++;
+    }
+    expect(differs).toBeGreaterThan(0); // the coarse store really searches through the index
+
+    // Rows written after the index was built are found before any optimisation.
+    const fresh = points(400, 1)[0]!;
+    await store.upsert('ivf', [fresh]);
+    expect((await coarse.search('ivf', { vector: fresh.vector, limit: 1 }))[0]!.id).toBe(fresh.id);
+
+    await store.upsert('ivf', points(401, 799)); // 1,200 rows: sqrt gives 35 partitions, under twice 20: kept
+    await store.optimize('ivf');
+    expect(await vectorIndexes()).toEqual(['vector_ivf_p20']);
+    await store.upsert('ivf', points(1200, 400)); // 1,600 rows = 4 × 400: rebuilt with 40 partitions
+    await store.optimize('ivf');
+    expect(await vectorIndexes()).toEqual(['vector_ivf_p40']);
+    expect(await store.count('ivf')).toBe(1600);
+    await Promise.all([store.close(), coarse.close()]);
+  });
+
+  it('rejects option values that are not positive integers, naming the option', () => {
+    expect(() => new LanceDBStore({ uri: path.join(root, 'bad'), nprobes: 0 })).toThrow(/nprobes must be a positive integer, got 0/);
+  });
+
   it('keeps one row per id when upserts of the same new ids race across processes', async () => {
     const uri = path.join(root, 'concurrent');
     const store = new LanceDBStore({ uri });
