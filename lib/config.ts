@@ -84,6 +84,7 @@ const envSchema = z.object({
   RERANKER_URL: url.optional(),
   RERANKER_API: z.enum(['tei', 'cohere'], { error: 'expected tei or cohere' }).optional(),
   RERANKER_API_KEY: z.string().optional(),
+  RERANKER_THREADS: positiveInt.optional(),
   TWINFLOW_API_HOST: nonEmpty.default('127.0.0.1'),
   TWINFLOW_API_PORT: port.default(8000),
   TWINFLOW_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -154,7 +155,7 @@ export interface Config {
     routesFile?: string;
     /** The generator's tokenizer (folder or hub id) for the context budget; default: the embedding model's. */
     tokenizer?: string;
-    reranker: { model?: string; url?: string; api?: 'tei' | 'cohere'; apiKey?: string };
+    reranker: { model?: string; url?: string; api?: 'tei' | 'cohere'; apiKey?: string; threads?: number };
   };
   api: { host: string; port: number; token?: string };
   hf: { token?: string; hubUrl: string };
@@ -240,7 +241,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       contextTokens: e.RAG_CONTEXT_TOKENS,
       routesFile: e.RAG_ROUTES,
       tokenizer: e.RAG_TOKENIZER,
-      reranker: { model: e.RERANKER_MODEL, url: e.RERANKER_URL, api: e.RERANKER_API, apiKey: e.RERANKER_API_KEY },
+      reranker: { model: e.RERANKER_MODEL, url: e.RERANKER_URL, api: e.RERANKER_API, apiKey: e.RERANKER_API_KEY, threads: e.RERANKER_THREADS },
     },
     api: { host: e.TWINFLOW_API_HOST, port: e.TWINFLOW_API_PORT, token: e.TWINFLOW_API_TOKEN },
     hf: { token: e.HF_TOKEN, hubUrl: e.HF_HUB_URL },

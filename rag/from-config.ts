@@ -34,7 +34,7 @@ export function resolveModelRef(model: string, modelsDir: string): string {
 export function rerankerFromConfig(config: Config): Reranker | undefined {
   const r = config.rag.reranker;
   if (r.url) return new HttpReranker({ url: r.url, api: r.api, apiKey: r.apiKey, model: r.model });
-  if (r.model) return new CrossEncoderReranker({ model: resolveModelRef(r.model, config.embedding.modelsDir) });
+  if (r.model) return new CrossEncoderReranker({ model: resolveModelRef(r.model, config.embedding.modelsDir), threads: r.threads });
   return undefined;
 }
 

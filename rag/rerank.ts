@@ -50,8 +50,14 @@ export interface CrossEncoderOptions {
   dtype?: 'fp32' | 'q8' | 'fp16';
   /** Tokens per (query, passage) pair; longer pairs are truncated. Default 512. */
   maxLength?: number;
-  /** Pairs per forward pass. Default 32. */
+  /**
+   * Pairs per forward pass (default 4). Pairs are sorted by length first, so a batch pads to similar lengths. On 2
+   * cores, batches of 1-4 pairs scored 20 pairs of ~120 tokens in ~200 ms with a MiniLM-L-2-sized model, one batch
+   * of 20 in ~330 ms (attention and padding grow with the batch's longest pair; docs/benchmarks.md).
+   */
   batchSize?: number;
+  /** ONNX Runtime intra-op threads (config RERANKER_THREADS); default: ONNX Runtime's own (one per core). */
+  threads?: number;
 }
 
 export class CrossEncoderReranker implements Reranker {
@@ -59,6 +65,10 @@ export class CrossEncoderReranker implements Reranker {
   private loaded?: Promise<{ tokenizer: PreTrainedTokenizer; model: PreTrainedModel }>;
 
   constructor(private readonly options: CrossEncoderOptions) {
+    for (const key of ['maxLength', 'batchSize', 'threads'] as const) {
+      const value = options[key];
+      if (value !== undefined && (!Number.isInteger(value) || value <= 0)) throw new Error(`cross-encoder option ${key} must be a positive integer, got ${value}`);
+    }
     this.id = `cross-encoder:${options.model}`;
   }
 
@@ -73,12 +83,17 @@ export class CrossEncoderReranker implements Reranker {
   load(): Promise<{ tokenizer: PreTrainedTokenizer; model: PreTrainedModel }> {
     const local = fs.existsSync(this.options.model);
     const ref = local ? path.resolve(this.options.model) : this.options.model;
+    const threads = this.options.threads;
     // transformers.js (and the ONNX runtime) load on first use, not when the CLI or a worker starts.
     this.loaded ??= import('@huggingface/transformers')
       .then(({ AutoTokenizer, AutoModelForSequenceClassification }) =>
         Promise.all([
           AutoTokenizer.from_pretrained(ref, { local_files_only: local }),
-          AutoModelForSequenceClassification.from_pretrained(ref, { dtype: this.dtype(), local_files_only: local }),
+          AutoModelForSequenceClassification.from_pretrained(ref, {
+            dtype: this.dtype(),
+            local_files_only: local,
+            ...(threads && { session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 } }),
+          }),
         ]),
       )
       .then(([tokenizer, model]) => ({ tokenizer, model }))
@@ -91,17 +106,19 @@ export class CrossEncoderReranker implements Reranker {
 
   async score(query: string, passages: string[], signal?: AbortSignal): Promise<number[]> {
     const { tokenizer, model } = await this.load();
-    const batchSize = this.options.batchSize ?? 32;
-    const out: number[] = [];
-    for (let i = 0; i < passages.length; i += batchSize) {
+    const batchSize = this.options.batchSize ?? 4;
+    // Longest first, so each batch holds passages of similar length; scores go back in the passages' order.
+    const order = passages.map((_, i) => i).sort((a, b) => passages[b]!.length - passages[a]!.length);
+    const out = new Array<number>(passages.length);
+    for (let i = 0; i < order.length; i += batchSize) {
       signal?.throwIfAborted();
-      const batch = passages.slice(i, i + batchSize);
+      const batch = order.slice(i, i + batchSize);
       const inputs = tokenizer(
         batch.map(() => query),
-        { text_pair: batch, padding: true, truncation: true, max_length: this.options.maxLength ?? 512 },
+        { text_pair: batch.map((j) => passages[j]!), padding: true, truncation: true, max_length: this.options.maxLength ?? 512 },
       );
       const { logits } = (await model(inputs)) as { logits: Tensor };
-      out.push(...relevance(logits));
+      relevance(logits).forEach((score, k) => (out[batch[k]!] = score));
     }
     return out;
   }

@@ -164,6 +164,19 @@ describe('re-ranking', () => {
     expect(scores[2]).toBeCloseTo(-5, 4);
   });
 
+  it('returns scores in the passages\' order whatever the batching (passages are batched by length)', async () => {
+    // Lengths out of order, so the length sort really permutes them; expected: 10 · share of {fetch, api} − 5.
+    const passages = ['Cats sleep all day long in the warm sun.', 'The Fetch API arrived in browsers a few years ago, replacing XHR.', 'An API.', 'fetch', 'Nothing relevant here at all, just a long sentence about gardens.'];
+    const expected = [-5, 5, 0, 0, -5];
+    for (const batchSize of [1, 2, 4, 32]) {
+      const reranker = new CrossEncoderReranker({ model: ensureTinyCrossEncoder(), batchSize });
+      const scores = await reranker.score('fetch api', passages);
+      scores.forEach((s, i) => expect(s, `batchSize ${batchSize}, passage ${i}`).toBeCloseTo(expected[i]!, 4));
+      await reranker.close();
+    }
+    expect(() => new CrossEncoderReranker({ model: 'x', batchSize: 0 })).toThrow(/batchSize must be a positive integer, got 0/);
+  });
+
   it('reorders the candidates by the cross-encoder and keeps the best N', async () => {
     const reranked = createRag({ store, embedder, collections: [COLLECTION], reranker: crossEncoder });
     const query = 'Zuckerberg Oculus lawsuit';
