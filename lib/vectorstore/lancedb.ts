@@ -10,11 +10,11 @@
  *   holds `optimizeUnindexedRows` rows the FTS index has not seen (1,000 by default: a BM25 scan of 10,000 unindexed
  *   rows took ~600 ms per query, an indexed query ~7 ms; an optimisation ~1 s), or every `optimizeEveryWrites` writes.
  * - Vector search: exact (a scan of every vector) on small tables; from `vectorIndexMinRows` rows on, an IVF_FLAT
- *   index (k-means partitions of the full-precision vectors; `nprobes` of them are scanned per query). Measured on
- *   100k MiniLM-like vectors: IVF_FLAT with 20 probes had recall@10 0.98 at 26 ms against a 74 ms scan, and built in
- *   2 s; IVF_PQ needed a refine step and 250 s of training for the same recall, HNSW_SQ reached 0.84
- *   (bench/search-bench.ts, docs/vector-store.md). The index is rebuilt with more partitions when the table has grown
- *   fourfold; rows added since the last optimisation are scanned exactly, so results stay complete.
+ *   index (k-means partitions of the full-precision vectors; `nprobes` of them are scanned per query). Why IVF_FLAT:
+ *   on 100k MiniLM-like vectors it built in 2 s and needs no refine step, where IVF_PQ needed 250 s of training and a
+ *   refine step for the same recall and HNSW_SQ stayed at recall@10 0.84 (docs/vector-store.md). The index is rebuilt
+ *   with more partitions when the table has doubled; rows added since the last optimisation are scanned exactly, so
+ *   results stay complete.
  * - Upserts are `mergeInsert('id')`. The id column carries Lance's unenforced-primary-key marker, which makes
  *   concurrent merge-inserts of the same ids conflict and retry instead of both inserting (without it, two processes
  *   upserting the same ids at once left duplicate rows). In one process, writes to a table also queue on a mutex, so
@@ -55,6 +55,8 @@ export interface LanceDBStoreOptions {
   scalarIndexMinRows?: number;
   /** Build an approximate (IVF) vector index when a table reaches this many rows (default 20,000). */
   vectorIndexMinRows?: number;
+  /** Rows per IVF partition when the vector index is built (default 2,000). */
+  vectorIndexPartitionRows?: number;
   /** IVF partitions scanned per vector query (config LANCEDB_NPROBES, default 20): more is slower and more exact. */
   nprobes?: number;
 }
@@ -164,6 +166,7 @@ export class LanceDBStore implements VectorStore {
       optimizeUnindexedRows: options.optimizeUnindexedRows ?? 1_000,
       scalarIndexMinRows: options.scalarIndexMinRows ?? 20_000,
       vectorIndexMinRows: options.vectorIndexMinRows ?? 20_000,
+      vectorIndexPartitionRows: options.vectorIndexPartitionRows ?? 2_000,
       nprobes: options.nprobes ?? 20,
     };
     for (const [key, value] of Object.entries(this.opts)) {
@@ -361,12 +364,14 @@ export class LanceDBStore implements VectorStore {
   }
 
   /**
-   * An IVF_FLAT index with about sqrt(rows) partitions (a few hundred vectors each), built when missing and rebuilt
-   * when the table has grown fourfold since (twice the partitions): optimize() adds new rows to the existing
-   * partitions without retraining them, so partitions of a much grown table get too big to probe quickly.
+   * An IVF_FLAT index of `vectorIndexPartitionRows` rows per partition, built when missing and rebuilt when the table
+   * has doubled since (twice the partitions): optimize() adds new rows to the existing partitions without retraining
+   * them, so the partitions of a much grown table get too big to probe quickly. Partitions of ~2,000 rows: on 100k
+   * MiniLM-like vectors, sqrt(rows) = 283 partitions with 20 probes had recall@10 0.73 once rebuilt from scratch, 50
+   * partitions 0.94 at 21 ms (bench/search-bench.ts reports the recall of every run).
    */
   private async ensureVectorIndex(table: lancedb.Table, rows: number, indices: lancedb.IndexConfig[]): Promise<void> {
-    const partitions = Math.max(1, Math.round(Math.sqrt(rows)));
+    const partitions = Math.max(1, Math.round(rows / this.opts.vectorIndexPartitionRows));
     const current = indices.find((i) => i.columns.includes('vector'));
     const built = Number(VECTOR_INDEX.exec(current?.name ?? '')?.[1] ?? 0);
     if (current && built > 0 && partitions < 2 * built) return;

@@ -67,7 +67,7 @@ describe('LanceDBStore specifics', () => {
     await store.close();
   });
 
-  it('builds an IVF vector index once a table is big enough, answers as an exact search does, and rebuilds it when the table grows fourfold', async () => {
+  it('builds an IVF vector index once a table is big enough, answers as an exact search does, and rebuilds it when the table has doubled', async () => {
     const uri = path.join(root, 'ivf');
     const dim = 16;
     let seed = 42;
@@ -78,7 +78,7 @@ describe('LanceDBStore specifics', () => {
       return v.map((x) => x / n);
     };
     const points = (from: number, n: number) => Array.from({ length: n }, (_, i) => makePoint({ docId: `v${from + i}`, vector: unit() }));
-    const options = { uri, vectorIndexMinRows: 400, scalarIndexMinRows: 1_000_000, optimizeUnindexedRows: 1_000_000, optimizeEveryWrites: 1_000 };
+    const options = { uri, vectorIndexMinRows: 400, vectorIndexPartitionRows: 20, scalarIndexMinRows: 1_000_000, optimizeUnindexedRows: 1_000_000, optimizeEveryWrites: 1_000 };
     const store = new LanceDBStore(options); // 20 probes: all 20 partitions of 400 rows, so exactly the exact answer
     const coarse = new LanceDBStore({ ...options, nprobes: 1 }); // 1 of 20 partitions: approximate
     await store.ensureCollection('ivf', { dimension: dim, distance: 'cosine' });
@@ -107,13 +107,13 @@ describe('LanceDBStore specifics', () => {
     await store.upsert('ivf', [fresh]);
     expect((await coarse.search('ivf', { vector: fresh.vector, limit: 1 }))[0]!.id).toBe(fresh.id);
 
-    await store.upsert('ivf', points(401, 799)); // 1,200 rows: sqrt gives 35 partitions, under twice 20: kept
+    await store.upsert('ivf', points(401, 378)); // 779 rows: 39 partitions' worth, under twice 20: kept
     await store.optimize('ivf');
     expect(await vectorIndexes()).toEqual(['vector_ivf_p20']);
-    await store.upsert('ivf', points(1200, 400)); // 1,600 rows = 4 × 400: rebuilt with 40 partitions
+    await store.upsert('ivf', points(779, 21)); // 800 rows = 2 × 400: rebuilt with 40 partitions
     await store.optimize('ivf');
     expect(await vectorIndexes()).toEqual(['vector_ivf_p40']);
-    expect(await store.count('ivf')).toBe(1600);
+    expect(await store.count('ivf')).toBe(800);
     await Promise.all([store.close(), coarse.close()]);
   });
 
