@@ -3,6 +3,7 @@ import type { Deps } from './deps';
 import { createDatasetActivities } from './dataset';
 import { createDiagnosticsActivities } from './diagnostics';
 import { createEvaluateActivities } from './evaluate';
+import { createRetrievalEvalActivities } from './eval-retrieval';
 import { createIngestActivities } from './ingest';
 import { createPublishActivities } from './publish';
 import { createSyncActivities } from './sync';
@@ -15,6 +16,7 @@ export function createActivities(deps: Deps) {
     ...createPublishActivities(deps),
     ...createIngestActivities(deps),
     ...createSyncActivities(deps),
+    ...createRetrievalEvalActivities(deps),
   };
 }
 

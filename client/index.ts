@@ -5,6 +5,7 @@
 import { Client, Connection, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import { stackCheckInputSchema, type StackCheckInput } from '../lib/schemas/diagnostics';
+import { type RetrievalEvalInput, retrievalEvalInputSchema, type RetrievalEvalProgress, type RetrievalEvalResult } from '../lib/schemas/eval';
 import { type IngestInput, ingestInputSchema, type IngestProgress, type IngestResult } from '../lib/schemas/ingest';
 import {
   type ObjectsChanged,
@@ -84,6 +85,20 @@ export class TwinflowClient {
       workflowId: opts.workflowId ?? `sync-${args.collection}-${Date.now()}`,
       args: [input],
     });
+  }
+
+  /** Starts a retrieval evaluation of a query set already in S3 (`evalRetrieval`); validated here first. */
+  async startRetrievalEval(input: RetrievalEvalInput, opts: StartOptions = {}): Promise<WorkflowHandle<(input: RetrievalEvalInput) => Promise<RetrievalEvalResult>>> {
+    parseInput(retrievalEvalInputSchema, input, 'evalRetrieval');
+    return this.client.workflow.start('evalRetrieval', {
+      taskQueue: opts.taskQueue ?? this.config.temporal.taskQueue,
+      workflowId: opts.workflowId ?? `eval-retrieval-${Date.now()}`,
+      args: [input],
+    });
+  }
+
+  async retrievalEvalProgress(workflowId: string): Promise<RetrievalEvalProgress> {
+    return this.client.workflow.getHandle(workflowId).query<RetrievalEvalProgress>('progress');
   }
 
   async syncProgress(workflowId: string): Promise<SyncProgress> {

@@ -5,11 +5,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../../lib/config';
+import { TwinflowClient } from '../../client';
+import { ArtifactStore } from '../../lib/artifacts';
+import { type Config, loadConfig } from '../../lib/config';
 import { InputValidationError } from '../../lib/schemas/validate';
 import { buildCatalog, mergeCatalogs } from '../../rag/catalog';
 import { evaluateRetrieval, reportMarkdown, standardConfigs } from '../../rag/eval/retrieval';
 import { loadQuerySet, resolveRelevance } from '../../rag/eval/queries';
+import { watch } from './ingest';
 
 interface EvalFlags {
   queries: string;
@@ -19,9 +22,51 @@ interface EvalFlags {
   depth: string;
   compression?: string;
   expansion: string;
+  workflow: boolean;
+  batchSize: string;
+  concurrency: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+function positive(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InputValidationError(`${flag}: expected a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** Uploads the query set (content-addressed), runs `evalRetrieval`, and copies its report into --out. */
+async function runAsWorkflow(config: Config, flags: EvalFlags, configs: string[] | undefined): Promise<void> {
+  if (flags.compression !== undefined) throw new InputValidationError('--compression: not available with --workflow (run without --workflow to evaluate prompt compression)');
+  const artifacts = ArtifactStore.fromConfig(config);
+  await artifacts.ensureBucket();
+  const uploaded = await artifacts.putContentAddressed('eval/retrieval/queries', fs.readFileSync(flags.queries), 'application/x-ndjson');
+  const client = await TwinflowClient.connect(config);
+  try {
+    const handle = await client.startRetrievalEval({
+      queries: uploaded.uri,
+      ...(flags.collection.length && { collections: flags.collection }),
+      ...(configs && { configs }),
+      depth: positive('--depth', flags.depth),
+      expansion: positive('--expansion', flags.expansion),
+      batchSize: positive('--batch-size', flags.batchSize),
+      concurrency: positive('--concurrency', flags.concurrency),
+    });
+    console.error(`started evalRetrieval ${handle.workflowId}: ${client.uiUrl(handle.workflowId)}`);
+    const result = await watch(async () => {
+      const p = await client.retrievalEvalProgress(handle.workflowId);
+      return `batches ${p.done}/${p.batches}`;
+    }, handle.result());
+    fs.mkdirSync(flags.out, { recursive: true });
+    const md = await artifacts.getText(result.markdownUri);
+    fs.writeFileSync(path.join(flags.out, 'retrieval-eval.md'), md);
+    fs.writeFileSync(path.join(flags.out, 'retrieval-eval.json'), await artifacts.getText(result.jsonUri));
+    console.log(md);
+    console.error(`report: ${result.markdownUri} (and .json), copied to ${path.join(flags.out, 'retrieval-eval.md')}`);
+  } finally {
+    await client.close();
+  }
+}
 
 export function registerEvalCommands(program: Command): void {
   const evalCmd = program.command('eval').description('evaluate retrieval quality on a labelled query set');
@@ -35,6 +80,9 @@ export function registerEvalCommands(program: Command): void {
     .option('--depth <n>', 'chunks retrieved per query', '30')
     .option('--expansion <n>', 'reformulations in the expansion configurations', '3')
     .option('--compression <tokens>', 'also evaluate prompt compression to this budget')
+    .option('--workflow', 'run as the evalRetrieval workflow on the workers (big query sets; the set is uploaded to S3)', false)
+    .option('--batch-size <n>', 'with --workflow: queries per activity', '200')
+    .option('--concurrency <n>', 'with --workflow: batches evaluated at once', '2')
     .action(async (flags: EvalFlags) => {
       const config = loadConfig();
       const queries = loadQuerySet(flags.queries);
@@ -42,6 +90,10 @@ export function registerEvalCommands(program: Command): void {
       const wanted = flags.configs?.split(',').map((s) => s.trim());
       const unknown = wanted?.filter((w) => !all.some((c) => c.name === w));
       if (unknown?.length) throw new InputValidationError(`--configs: unknown ${unknown.map((u) => JSON.stringify(u)).join(', ')}`);
+      if (flags.workflow) {
+        await runAsWorkflow(config, flags, wanted);
+        return;
+      }
       const { createRagFromConfig } = await import('../../rag/from-config');
       const { rag, summary, close } = await createRagFromConfig(config);
       try {

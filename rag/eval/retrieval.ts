@@ -43,7 +43,16 @@ export interface ConfigResult {
   mean?: QueryScores;
   byKind?: Record<string, QueryScores>;
   latencyMs?: { mean: number; p95: number };
-  perQuery?: Array<{ id: string; ranking: string[]; scores: QueryScores; ms: number; warnings: string[] }>;
+  perQuery?: PerQueryResult[];
+}
+
+export interface PerQueryResult {
+  id: string;
+  kind?: string;
+  ranking: string[];
+  scores: QueryScores;
+  ms: number;
+  warnings: string[];
 }
 
 export interface CompressionResult {
@@ -84,6 +93,8 @@ export interface RetrievalEvalOptions {
   compressionConfig?: string;
   warnings?: string[];
   onProgress?: (line: string) => void;
+  /** Called after every query of every configuration (a workflow activity heartbeats here). */
+  onQuery?: () => void;
 }
 
 function percentile(values: number[], p: number): number {
@@ -116,34 +127,16 @@ export async function evaluateRetrieval(rag: Rag, queries: ResolvedQuery[], opts
       continue;
     }
     opts.onProgress?.(`${config.name}: ${queries.length} queries`);
-    const perQuery: NonNullable<ConfigResult['perQuery']> = [];
+    const perQuery: PerQueryResult[] = [];
     for (const q of queries) {
       const t = performance.now();
       const res = await rag.search({ ...config.options, query: q.query, limit: depth, candidates: Math.max(depth, config.options.candidates ?? 0), ...(opts.collections && { collections: opts.collections }) });
       const ms = performance.now() - t;
       const ranking = [...new Set(res.hits.map((h) => h.payload.docId))];
-      perQuery.push({ id: q.id, ranking, scores: scoreRanking(ranking, q.relevant, ks), ms: Math.round(ms * 10) / 10, warnings: res.trace.warnings });
+      perQuery.push({ id: q.id, ...(q.kind && { kind: q.kind }), ranking, scores: scoreRanking(ranking, q.relevant, ks), ms: Math.round(ms * 10) / 10, warnings: res.trace.warnings });
+      opts.onQuery?.();
     }
-    const kinds = [...new Set(queries.map((q) => q.kind ?? 'other'))].sort();
-    report.configs.push({
-      name: config.name,
-      options: config.options,
-      mean: meanScores(
-        perQuery.map((p) => p.scores),
-        ks,
-      ),
-      byKind: Object.fromEntries(
-        kinds.map((k) => [
-          k,
-          meanScores(
-            perQuery.filter((_, i) => (queries[i]!.kind ?? 'other') === k).map((p) => p.scores),
-            ks,
-          ),
-        ]),
-      ),
-      latencyMs: { mean: Math.round(mean(perQuery.map((p) => p.ms)) * 10) / 10, p95: percentile(perQuery.map((p) => p.ms), 95) },
-      perQuery,
-    });
+    report.configs.push(summariseConfig(config.name, config.options, perQuery, ks));
   }
 
   if (opts.compressionBudget !== undefined) {
@@ -157,6 +150,65 @@ export async function evaluateRetrieval(rag: Rag, queries: ResolvedQuery[], opts
   }
   report.ms = Date.now() - started;
   return report;
+}
+
+/** Means, means by kind of query and latency of one configuration's per-query results. */
+export function summariseConfig(name: string, options: EvalConfig['options'], perQuery: PerQueryResult[], ks: number[]): ConfigResult {
+  const kinds = [...new Set(perQuery.map((p) => p.kind ?? 'other'))].sort();
+  return {
+    name,
+    options,
+    mean: meanScores(
+      perQuery.map((p) => p.scores),
+      ks,
+    ),
+    byKind: Object.fromEntries(
+      kinds.map((k) => [
+        k,
+        meanScores(
+          perQuery.filter((p) => (p.kind ?? 'other') === k).map((p) => p.scores),
+          ks,
+        ),
+      ]),
+    ),
+    latencyMs: { mean: Math.round(mean(perQuery.map((p) => p.ms)) * 10) / 10, p95: percentile(perQuery.map((p) => p.ms), 95) },
+    perQuery,
+  };
+}
+
+/**
+ * One report from the reports of disjoint parts of a query set (the workflow evaluates big sets in batches):
+ * per-query results are concatenated and every mean recomputed, so the result equals one run over the whole set.
+ */
+export function mergeReports(parts: RetrievalEvalReport[], extraWarnings: string[] = []): RetrievalEvalReport {
+  if (parts.length === 0) throw new Error('mergeReports: no reports to merge');
+  const [first] = parts;
+  for (const p of parts) {
+    if (p.depth !== first!.depth || p.ks.join() !== first!.ks.join() || p.configs.map((c) => c.name).join('\0') !== first!.configs.map((c) => c.name).join('\0')) {
+      throw new Error('mergeReports: the reports were made with different settings (depth, ks or configurations)');
+    }
+  }
+  const configs = first!.configs.map((c, i) => {
+    const skipped = parts.map((p) => p.configs[i]!.skipped).find(Boolean);
+    if (skipped) return { name: c.name, options: c.options, skipped };
+    return summariseConfig(
+      c.name,
+      c.options,
+      parts.flatMap((p) => p.configs[i]!.perQuery ?? []),
+      first!.ks,
+    );
+  });
+  const startedAt = parts.map((p) => p.startedAt).sort()[0]!;
+  return {
+    collection: first!.collection,
+    queries: parts.reduce((n, p) => n + p.queries, 0),
+    ks: first!.ks,
+    depth: first!.depth,
+    configs,
+    warnings: [...new Set([...extraWarnings, ...parts.flatMap((p) => p.warnings)])],
+    startedAt,
+    ms: Math.max(...parts.map((p) => Date.parse(p.startedAt) + p.ms)) - Date.parse(startedAt),
+  };
 }
 
 async function evaluateCompression(rag: Rag, queries: ResolvedQuery[], config: ConfigResult, budget: number, opts: RetrievalEvalOptions): Promise<CompressionResult> {

@@ -10,8 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../../activities';
+import { createDeps } from '../../../activities/deps';
+import { TwinflowClient } from '../../../client';
+import { ArtifactStore } from '../../../lib/artifacts';
 import { PROJECT_ROOT } from '../../../lib/config';
 import { LanceDBStore } from '../../../lib/vectorstore/lancedb';
+import { TEST_ENV, testConfig } from '../../harness/stack';
+import { withWorker } from '../../harness/worker';
 import { startOpenAIChatServer, type OpenAIChatServer } from '../../helpers/openai-chat-server';
 import { buildFixtureIndex, MODELS_DIR, testEmbedder } from './support/fixture-index';
 
@@ -125,5 +131,57 @@ describe('twinflow CLI', () => {
     expect(json.configs.map((c) => c.name)).toEqual(['vector', 'hybrid + self-query (rules)']);
     expect(json.configs[1]!.mean.mrr).toBe(1);
     expect(json.compression.tokensAfter.mean).toBeLessThanOrEqual(300);
+  });
+  it('eval retrieval --workflow evaluates in batches on the workers and reports the same metrics', async () => {
+    const queries = path.join(dir, 'wf-queries.jsonl');
+    const lines = [
+      { id: 'v', query: 'Vidyard', relevantPages: ['spiceworks'] },
+      { id: 'o', query: 'What did Obama call the biggest frustration of his presidency?', relevantPages: ['bbc-1'] },
+      { id: 'h', query: 'What did Alex Heath write about displays?', relevantPages: ['theverge'], kind: 'author' },
+      { id: 'c', query: 'civil liberties', relevantPages: ['aclu'] },
+      { id: 'n', query: 'news about phones and laptops', relevantPages: ['cnet'] },
+    ];
+    fs.writeFileSync(queries, lines.map((q) => JSON.stringify(q)).join('\n'));
+    const configs = 'vector,hybrid,hybrid + self-query (rules)';
+    const direct = await twinflow(['eval', 'retrieval', '--queries', queries, '--configs', configs, '--out', path.join(dir, 'direct')]);
+    expect(direct.stderr).not.toMatch(/Error/);
+    const config = testConfig({ LANCEDB_URI: path.join(dir, 'lancedb'), RAG_COLLECTIONS: 'pages', EMBEDDING_MODELS_DIR: MODELS_DIR });
+    await withWorker(config, createActivities(createDeps(config)), async ({ taskQueue }) => {
+      const env = { ...TEST_ENV, TWINFLOW_TASK_QUEUE: taskQueue };
+      const res = await twinflow(['eval', 'retrieval', '--workflow', '--batch-size', '2', '--queries', queries, '--configs', configs, '--out', path.join(dir, 'wf')], env);
+      expect(res.stderr).toMatch(/started evalRetrieval eval-retrieval-\d+/);
+      expect(res.stderr).not.toMatch(/Error/);
+      type Report = { queries: number; configs: Array<{ name: string; mean: Record<string, unknown>; perQuery: Array<{ id: string; ranking: string[] }> }> };
+      const read = (sub: string) => JSON.parse(fs.readFileSync(path.join(dir, sub, 'retrieval-eval.json'), 'utf8')) as Report;
+      const [a, b] = [read('direct'), read('wf')];
+      expect(b.queries).toBe(5);
+      expect(b.configs.map((c) => c.name)).toEqual(['vector', 'hybrid', 'hybrid + self-query (rules)']);
+      // 3 batches of at most 2 queries, merged: the same rankings and means as one run in one process.
+      for (const [i, c] of b.configs.entries()) {
+        expect(c.perQuery.map((q) => q.id)).toEqual(['v', 'o', 'h', 'c', 'n']);
+        expect(c.perQuery.map((q) => q.ranking)).toEqual(a.configs[i]!.perQuery.map((q) => q.ranking));
+        expect(c.mean).toEqual(a.configs[i]!.mean);
+      }
+      expect(fs.readFileSync(path.join(dir, 'wf', 'retrieval-eval.md'), 'utf8')).toMatch(/\| hybrid \+ self-query \(rules\) \| [\d.]+ \|/);
+
+      // A malformed query set fails the workflow at once, naming the line, without retries.
+      const artifacts = ArtifactStore.fromConfig(config);
+      const bad = await artifacts.putBytes(`eval/retrieval/test/${taskQueue}.jsonl`, '{"id": "a", "query": "x", "relevantPages": ["aclu"]}\n{oops\n');
+      const client = await TwinflowClient.connect({ ...config, temporal: { ...config.temporal, taskQueue } });
+      try {
+        const handle = await client.startRetrievalEval({ queries: bad.uri });
+        const failure = await handle.result().then(
+          () => undefined,
+          (err: { cause?: { cause?: { message?: string; type?: string } } }) => err.cause?.cause, // workflow ← activity ← application failure
+        );
+        expect(failure?.message).toMatch(/:2: not JSON/);
+        expect(failure?.type).toBe('InvalidInput');
+        const history = await handle.fetchHistory();
+        expect(history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt)).toEqual([1]);
+        await expect(client.startRetrievalEval({ queries: bad.uri, batchSize: 0 })).rejects.toThrow(/batchSize/);
+      } finally {
+        await client.close();
+      }
+    });
   });
 });

@@ -1,0 +1,49 @@
+/**
+ * `evalRetrieval`: the retrieval evaluation of `twinflow eval retrieval` for query sets too big for one process or
+ * one sitting. The set is split into batches that run as separate activities (bounded fan-out over the task
+ * queue's workers, each retried on its own), and merged into one report: the same metrics as the CLI, because the
+ * same code computes them (rag/eval/retrieval.ts). Report: <outPrefix>/retrieval-eval.{md,json} in S3.
+ */
+import { defineQuery, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { RetrievalEvalActivities } from '../activities/eval-retrieval';
+import { type RetrievalEvalInput, retrievalEvalInputSchema, type RetrievalEvalProgress, type RetrievalEvalResult } from '../lib/schemas/eval';
+import { runBounded } from './concurrency';
+import { validateWorkflowInput } from './validation';
+
+const steps = proxyActivities<RetrievalEvalActivities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput', 'ConfigError'] },
+});
+
+export const retrievalEvalProgressQuery = defineQuery<RetrievalEvalProgress>('progress');
+
+export async function evalRetrieval(rawInput: RetrievalEvalInput): Promise<RetrievalEvalResult> {
+  const input = validateWorkflowInput(retrievalEvalInputSchema, rawInput, 'evalRetrieval');
+  const outPrefix = input.outPrefix ?? `eval/retrieval/${workflowInfo().workflowId}`;
+  try {
+    upsertSearchAttributes({ TwinflowPipeline: ['eval'] });
+  } catch {
+    // The search attribute is registered by `twinflow stack up`; a server without it still runs the evaluation.
+  }
+  const progress: RetrievalEvalProgress = { batches: 0, done: 0 };
+  setHandler(retrievalEvalProgressQuery, () => progress);
+
+  const prepared = await steps.prepareRetrievalEval({ queries: input.queries, collections: input.collections, configs: input.configs, batchSize: input.batchSize, outPrefix });
+  progress.batches = prepared.batchUris.length;
+  const resultUris = new Array<string>(prepared.batchUris.length);
+  await runBounded(prepared.batchUris, input.concurrency, async (batchUri, index) => {
+    resultUris[index] = await steps.evalRetrievalBatch({
+      batchUri,
+      index,
+      collections: prepared.collections,
+      configs: input.configs,
+      depth: input.depth,
+      expansion: input.expansion,
+      outPrefix,
+    });
+    progress.done++;
+  });
+  const result = await steps.finishRetrievalEval({ resultUris, warnings: prepared.warnings, outPrefix });
+  return { ...result, batches: prepared.batchUris.length };
+}
