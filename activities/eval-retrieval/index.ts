@@ -84,6 +84,9 @@ export function createRetrievalEvalActivities(deps: Deps) {
       const collections = input.collections ?? config.rag.collections;
       const catalog = mergeCatalogs(await Promise.all(collections.map((c) => buildCatalog(store, c))));
       const { queries, warnings } = resolveRelevance(parsed, catalog);
+      if (queries.length === 0) {
+        throw ApplicationFailure.nonRetryable(`queries: none of the ${parsed.length} queries has a relevant document in ${collections.join(', ')} (${warnings.slice(0, 3).join('; ')})`, 'InvalidInput');
+      }
       const batchUris: string[] = [];
       for (let i = 0; i * input.batchSize < queries.length; i++) {
         const batch: StoredQuery[] = queries.slice(i * input.batchSize, (i + 1) * input.batchSize).map((q) => ({ id: q.id, query: q.query, ...(q.kind && { kind: q.kind }), relevant: [...q.relevant] }));

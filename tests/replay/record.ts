@@ -48,6 +48,9 @@ async function writeHistory(client: Client, workflowId: string, type: string, na
   console.log(`recorded ${path.relative(PROJECT_ROOT, file)} (${history.events?.length ?? 0} events)`);
 }
 
+/** The LanceDB folder of the recording worker (recipes that read the store use it too). */
+let recordingLanceDb = '';
+
 export const RECIPES: Recipe[] = [
   {
     name: 'stackCheck--basic',
@@ -108,6 +111,30 @@ export const RECIPES: Recipe[] = [
       return [workflowId, `${workflowId}--sync-1`];
     },
   },
+  {
+    // Evaluation in batches: 3 queries, batches of 2, over a collection the recipe ingests first.
+    name: 'evalRetrieval--batches',
+    async run(client, taskQueue, workflowId) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'twinflow-replay-'));
+      fs.writeFileSync(path.join(dir, 'otters.md'), `# Otters\n\n${'Sea otters hold hands while they sleep so that they do not drift apart. '.repeat(10)}`);
+      fs.writeFileSync(path.join(dir, 'kilns.md'), `# Kilns\n\n${'A pottery kiln fires clay at over a thousand degrees until it vitrifies. '.repeat(10)}`);
+      const collection = `replay_eval_${Date.now()}`;
+      await client.workflow.execute('ingest', { taskQueue, workflowId: `${workflowId}-ingest`, args: [{ collection, sources: [{ type: 'folder', id: 'notes', path: dir }] }] });
+      fs.rmSync(dir, { recursive: true, force: true });
+      const store = createDeps(testConfig({ LANCEDB_URI: recordingLanceDb })).vectorStore();
+      const docIds = new Map<string, string>();
+      for await (const p of (await store).scroll(collection)) docIds.set(path.basename(p.payload.location), p.payload.docId);
+      const queries = [
+        { id: 'otters', query: 'why do otters hold hands', relevantDocIds: [docIds.get('otters.md')] },
+        { id: 'kilns', query: 'kiln temperature', relevantDocIds: [docIds.get('kilns.md')] },
+        { id: 'both', query: 'animals and pottery', relevantDocIds: [...docIds.values()] },
+      ];
+      const artifacts = ArtifactStore.fromConfig(testConfig());
+      const set = await artifacts.putBytes(`replay/${workflowId}/queries.jsonl`, queries.map((q) => JSON.stringify(q)).join('\n'));
+      await client.workflow.execute('evalRetrieval', { taskQueue, workflowId, args: [{ queries: set.uri, collections: [collection], configs: ['vector', 'hybrid'], batchSize: 2 }] });
+      return [workflowId];
+    },
+  },
 ];
 
 async function main(): Promise<void> {
@@ -116,7 +143,8 @@ async function main(): Promise<void> {
   await stackUp(testStackOptions(), () => undefined);
   const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
   fs.writeFileSync(WORKFLOW_BUNDLE_PATH, code);
-  const config = testConfig({ LANCEDB_URI: fs.mkdtempSync(path.join(os.tmpdir(), 'twinflow-replay-lancedb-')) });
+  recordingLanceDb = fs.mkdtempSync(path.join(os.tmpdir(), 'twinflow-replay-lancedb-'));
+  const config = testConfig({ LANCEDB_URI: recordingLanceDb });
   fs.mkdirSync(OUT, { recursive: true });
   await withWorker(config, createActivities(createDeps(config)), async ({ client, taskQueue }) => {
     for (const recipe of RECIPES.filter((r) => r.name.startsWith(filter))) {
