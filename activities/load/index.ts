@@ -11,6 +11,7 @@ import type { Deps } from '../deps';
 import type { VectorRecord } from '../embed';
 import { elapsedSince } from '../parts';
 import { publishCollection, resolveCollection } from '../sync/collection';
+import { heartbeatWhile } from '../sync/heartbeat';
 
 const UPSERT_BATCH = 256;
 
@@ -67,7 +68,8 @@ export function createLoadActivities(deps: Deps) {
       let written = 0;
       const flush = async () => {
         if (batch.length === 0) return;
-        await store.upsert(collection, batch);
+        // A write may also fold rows into the store's indexes or rebuild its vector index (LanceDB): keep beating.
+        await heartbeatWhile(store.upsert(collection, batch), 10_000, { written });
         written += batch.length;
         batch = [];
         ctx.heartbeat({ written });
@@ -85,14 +87,18 @@ export function createLoadActivities(deps: Deps) {
 
       const counts = await artifacts.getJson<DocChunkCount[]>(docIds);
       const parents = await artifacts.readAllJsonl<ParentRecord>(parentsPart.uri);
-      const deletedStale = await deleteStaleChunks(deps, collection, counts);
+      const deletedStale = await heartbeatWhile(deleteStaleChunks(deps, collection, counts), 10_000, { written });
       if (counts.length > 0) {
-        await store.deleteParentsOfDocs(
-          collection,
-          counts.map((c) => c.docId),
+        await heartbeatWhile(
+          store.deleteParentsOfDocs(
+            collection,
+            counts.map((c) => c.docId),
+          ),
+          10_000,
+          { written },
         );
       }
-      if (parents.length > 0) await store.upsertParents(collection, parents);
+      if (parents.length > 0) await heartbeatWhile(store.upsertParents(collection, parents), 10_000, { written });
       return { written, deletedStale, documents: counts.length, elapsedMs: elapsedSince(started) };
     },
   };
