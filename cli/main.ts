@@ -18,6 +18,7 @@ import { registerAskCommand } from './commands/ask';
 import { registerEvalCommands } from './commands/eval';
 import { registerServeCommand } from './commands/serve';
 import { OptionUnavailableError } from '../rag/options';
+import { ignoreClosedChannelRetries } from '../client/closed-channel';
 import { CollectionNotFoundError } from '../rag/retrieve';
 
 const program = new Command();
@@ -39,6 +40,8 @@ registerServeCommand(program);
 
 /** Expected errors (bad config, busy port, bad input) print one clear line, no stack trace. */
 const EXPECTED = [ConfigError, StackError, PrerequisiteError, InputValidationError, OptionUnavailableError, CollectionNotFoundError];
+
+ignoreClosedChannelRetries();
 
 try {
   await program.parseAsync(process.argv);
