@@ -21,6 +21,7 @@ import { withWorker } from '../../harness/worker';
 import { type HfHubServer, startHfHubServer } from '../../helpers/hf-hub-server';
 import { type OpenAIChatServer, startOpenAIChatServer } from '../../helpers/openai-chat-server';
 import { tinyModelDir } from './tiny-model';
+import { alive } from '../../helpers/process';
 
 const HF_TOKEN = 'hf_integration_token';
 const companies = fs
@@ -124,20 +125,6 @@ async function withWorkers<T>(config: ReturnType<typeof testConfig>, hooks: GpuH
       await connection.close();
     }
   });
-}
-
-/** Whether a process runs: it exists and is not a zombie waiting for a parent (e.g. init) to reap it. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 describe('train workflow on the real stack with the tiny model', () => {

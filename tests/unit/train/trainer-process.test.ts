@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runTrainer, TrainerError, type TrainerEvent } from '../../../activities/gpu/trainer-process';
+import { alive } from '../../helpers/process';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'twinflow-trainer-proc-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -18,20 +19,6 @@ function fakeTrainer(name: string, body: string): string {
 }
 
 const base = (python: string) => ({ python, command: 'train' as const, configPath: '/dev/null', cwd: dir, logFile: path.join(dir, 'log.txt'), killGraceMs: 2000 });
-
-/** Whether a process runs: it exists and is not a zombie waiting for a parent (e.g. init) to reap it. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 describe('runTrainer', () => {
   it('delivers JSON events in order, ignores stray stdout and returns the done event', async () => {
