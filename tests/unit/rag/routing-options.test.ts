@@ -6,22 +6,8 @@ import { catalogFromPayloads } from '../../../rag/catalog';
 import { pageOf, parseQuerySet, resolveRelevance } from '../../../rag/eval/queries';
 import { askRequestSchema, DEFAULTS, OptionUnavailableError, resolveAskOptions, resolveRetrievalOptions, searchRequestSchema } from '../../../rag/options';
 import { decide, DEFAULT_ROUTING, loadRoutingConfig, routeByRules } from '../../../rag/routing';
-import type { ChunkPayload } from '../../../lib/vectorstore/types';
+import { chunkPayload as payload } from './support/payload';
 
-const payload = (p: Partial<ChunkPayload>): ChunkPayload => ({
-  docId: 'd',
-  chunkIndex: 0,
-  parentId: 'p',
-  sourceId: 's',
-  sourceType: 'web',
-  location: 'l',
-  tags: [],
-  headingPath: '',
-  chunkHash: 'h',
-  contentHash: 'c',
-  model: 'm',
-  ...p,
-});
 
 describe('routing rules', () => {
   it.each([

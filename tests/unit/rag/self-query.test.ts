@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { catalogFromPayloads } from '../../../rag/catalog';
 import { extractDateRange } from '../../../rag/self-query/dates';
 import { andFilters, entitiesToFilter, extractEntitiesByRules, matchAuthors, namesInByline } from '../../../rag/self-query/entities';
-import type { ChunkPayload } from '../../../lib/vectorstore/types';
+import { chunkPayload as payload } from './support/payload';
 
 const NOW = new Date(Date.UTC(2026, 10, 25, 12));
 const iso = (t?: number) => (t === undefined ? undefined : new Date(t).toISOString());
@@ -36,22 +36,6 @@ describe('date expressions', () => {
   });
 });
 
-function payload(p: Partial<ChunkPayload>): ChunkPayload {
-  return {
-    docId: 'd',
-    chunkIndex: 0,
-    parentId: 'p',
-    sourceId: 'site',
-    sourceType: 'web',
-    location: 'x',
-    tags: [],
-    headingPath: '',
-    chunkHash: 'h',
-    contentHash: 'c',
-    model: 'm',
-    ...p,
-  };
-}
 
 const catalog = catalogFromPayloads('c', [
   payload({ docId: 'a', author: 'Nikhil Marathe', publishedTs: Date.UTC(2015, 2, 1) }),
