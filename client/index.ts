@@ -70,39 +70,27 @@ export class TwinflowClient {
    */
   async startIngest(input: IngestInput, opts: StartOptions = {}): Promise<WorkflowHandle<(input: IngestInput) => Promise<IngestResult>>> {
     const args = parseInput(ingestInputSchema, input, 'ingest');
-    return this.client.workflow.start('ingest', {
-      taskQueue: opts.taskQueue ?? this.config.temporal.taskQueue,
-      workflowId: opts.workflowId ?? `ingest-${args.collection}-${Date.now()}`,
-      args: [input],
-    });
+    return this.start('ingest', input, `ingest-${args.collection}-${Date.now()}`, opts);
   }
 
   /** Starts a sync (change data capture) of one collection; validated here first, like startIngest. */
   async startSync(input: SyncInput, opts: StartOptions = {}): Promise<WorkflowHandle<(input: SyncInput) => Promise<SyncResult>>> {
     const args = parseInput(syncInputSchema, input, 'sync');
-    return this.client.workflow.start('sync', {
-      taskQueue: opts.taskQueue ?? this.config.temporal.taskQueue,
-      workflowId: opts.workflowId ?? `sync-${args.collection}-${Date.now()}`,
-      args: [input],
-    });
+    return this.start('sync', input, `sync-${args.collection}-${Date.now()}`, opts);
+  }
+
+  async syncProgress(workflowId: string): Promise<SyncProgress> {
+    return this.client.workflow.getHandle(workflowId).query<SyncProgress>('progress');
   }
 
   /** Starts a retrieval evaluation of a query set already in S3 (`evalRetrieval`); validated here first. */
   async startRetrievalEval(input: RetrievalEvalInput, opts: StartOptions = {}): Promise<WorkflowHandle<(input: RetrievalEvalInput) => Promise<RetrievalEvalResult>>> {
     parseInput(retrievalEvalInputSchema, input, 'evalRetrieval');
-    return this.client.workflow.start('evalRetrieval', {
-      taskQueue: opts.taskQueue ?? this.config.temporal.taskQueue,
-      workflowId: opts.workflowId ?? `eval-retrieval-${Date.now()}`,
-      args: [input],
-    });
+    return this.start('evalRetrieval', input, `eval-retrieval-${Date.now()}`, opts);
   }
 
   async retrievalEvalProgress(workflowId: string): Promise<RetrievalEvalProgress> {
     return this.client.workflow.getHandle(workflowId).query<RetrievalEvalProgress>('progress');
-  }
-
-  async syncProgress(workflowId: string): Promise<SyncProgress> {
-    return this.client.workflow.getHandle(workflowId).query<SyncProgress>('progress');
   }
 
   /**
@@ -128,9 +116,14 @@ export class TwinflowClient {
    */
   async startTrain(input: TrainInput, opts: StartOptions = {}): Promise<WorkflowHandle<(input: TrainInput) => Promise<TrainResult>>> {
     const args = parseInput(trainInputSchema, input, 'train');
-    return this.client.workflow.start('train', {
+    return this.start('train', input, `train-${args.name}-${Date.now()}`, opts);
+  }
+
+  /** Starts a workflow by type with its (already validated) input, on the configured task queue by default. */
+  private start<I, R>(workflowType: WorkflowName, input: I, defaultWorkflowId: string, opts: StartOptions): Promise<WorkflowHandle<(input: I) => Promise<R>>> {
+    return this.client.workflow.start<(input: I) => Promise<R>>(workflowType, {
       taskQueue: opts.taskQueue ?? this.config.temporal.taskQueue,
-      workflowId: opts.workflowId ?? `train-${args.name}-${Date.now()}`,
+      workflowId: opts.workflowId ?? defaultWorkflowId,
       args: [input],
     });
   }
