@@ -96,15 +96,15 @@ export function registerIngestCommand(program: Command): void {
     });
 }
 
-/** Prints the line `progress` answers whenever it changes, polling every second, until the result arrives. */
-export async function watch<T>(progress: () => Promise<string>, result: Promise<T>): Promise<T> {
+/** Prints the line `progress` answers whenever it changes, polling every `intervalMs`, until the result arrives. */
+export async function watch<T>(progress: () => Promise<string>, result: Promise<T>, intervalMs = 1000): Promise<T> {
   let last = '';
   let done = false;
   const finished = result.finally(() => {
     done = true;
   });
   while (!done) {
-    await Promise.race([finished.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+    await Promise.race([finished.catch(() => undefined), new Promise((r) => setTimeout(r, intervalMs))]);
     if (done) break;
     try {
       const line = await progress();

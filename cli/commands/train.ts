@@ -15,6 +15,7 @@ import { loadConfig } from '../../lib/config';
 import { type TrainInput, trainInputSchema, type TrainProgress, type TrainResult } from '../../lib/schemas/train';
 import { InputValidationError, parseInput } from '../../lib/schemas/validate';
 import { connectWorker, createWorker } from '../../workers/worker';
+import { watch } from './ingest';
 
 interface TrainFlags {
   config: string;
@@ -134,24 +135,9 @@ export function registerTrainCommand(program: Command): void {
         const handle = await client.startTrain(input, { workflowId: flags.workflowId });
         console.log(`started train ${handle.workflowId}: ${client.uiUrl(handle.workflowId)}`);
         if (!flags.wait) return;
-        const result = handle.result();
-        let last = '';
-        let done = false;
-        const finished = result.finally(() => {
-          done = true;
-        });
-        while (!done) {
-          await Promise.race([finished.catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
-          if (done) break;
-          try {
-            const line = formatTrainProgress(await client.trainProgress(handle.workflowId));
-            if (line !== last) console.log(line);
-            last = line;
-          } catch {
-            // Between workflow tasks a query can fail; the next poll answers.
-          }
-        }
-        console.log(formatTrainResult(await finished));
+        // Training progress changes slowly: poll every 2 s.
+        const result = await watch(async () => formatTrainProgress(await client.trainProgress(handle.workflowId)), handle.result(), 2000);
+        console.log(formatTrainResult(result));
       };
       try {
         await (flags.withWorkers ? withLocalWorkers(main) : main());
