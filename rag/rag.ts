@@ -26,7 +26,7 @@ import {
 } from './options';
 import { answerPrompt } from './prompts';
 import type { Reranker } from './rerank';
-import { retrieve, type RetrievalTrace, type RetrievedHit } from './retrieve';
+import { retrieve, timed, type RetrievalTrace, type RetrievedHit } from './retrieve';
 import { DEFAULT_ROUTING, type RoutingConfig } from './routing';
 
 export interface RagDeps {
@@ -100,15 +100,6 @@ export interface Rag {
   invalidate(collection?: string): void;
 }
 
-async function timedStep<T>(trace: RetrievalTrace, step: string, fn: () => Promise<T>): Promise<T> {
-  const t = performance.now();
-  try {
-    return await fn();
-  } finally {
-    trace.timings[step] = Math.round((performance.now() - t) * 10) / 10;
-  }
-}
-
 function directPrompt(question: string): ChatMessage[] {
   return [
     { role: 'system', content: 'Answer briefly and helpfully.' },
@@ -132,10 +123,10 @@ export function createRag(deps: RagDeps): Rag {
 
   async function buildContext(question: string, o: ResolvedAskOptions, signal?: AbortSignal): Promise<ContextResult> {
     const r = await retrieve(retrievalDeps, question, o, signal);
-    let sources = await timedStep(r.trace, 'context', () => buildSources(deps.store, r.hits, o.smallToBig));
+    let sources = await timed(r.trace, 'context', () => buildSources(deps.store, r.hits, o.smallToBig));
     let compression: CompressionReport | undefined;
     if (o.compressionTokens !== undefined && deps.tokenizer && sources.length) {
-      const c = await timedStep(r.trace, 'compression', () =>
+      const c = await timed(r.trace, 'compression', () =>
         compressSources(question, sources, { budget: o.compressionTokens!, tokenizer: deps.tokenizer!, embedder: deps.embedder }),
       );
       sources = c.sources;

@@ -71,7 +71,7 @@ export class CollectionNotFoundError extends Error {
 }
 
 /** Times a step into the trace. */
-async function timed<T>(trace: RetrievalTrace, step: string, fn: () => Promise<T>): Promise<T> {
+export async function timed<T>(trace: RetrievalTrace, step: string, fn: () => Promise<T>): Promise<T> {
   const t = performance.now();
   try {
     return await fn();
