@@ -77,9 +77,10 @@ export async function createRagFromConfig(config: Config, overrides: Partial<Rag
   return {
     rag,
     summary,
+    // Closes only what it created: a store, embedder or re-ranker passed in belongs to the caller (e.g. a worker's).
     close: async () => {
-      await reranker?.close?.();
-      await embedder.close?.();
+      if (!overrides.reranker) await reranker?.close?.();
+      if (!overrides.embedder) await embedder.close?.();
       if (!overrides.store) await store.close();
     },
   };

@@ -98,20 +98,12 @@ export function createRetrievalEvalActivities(deps: Deps) {
     async evalRetrievalBatch(input: RetrievalEvalBatchInput): Promise<string> {
       const configs = await chosenConfigs(input.configs, input.expansion);
       const { evaluateRetrieval } = await import('../../rag/eval/retrieval');
-      const { createRag } = await import('../../rag/rag');
-      const { rerankerFromConfig } = await import('../../rag/from-config');
-      const { chatClientFromConfig } = await import('../../lib/llm');
+      const { createRagFromConfig } = await import('../../rag/from-config');
       const stored = JSON.parse(await artifacts.getText(input.batchUri)) as StoredQuery[];
-      const llmConfigured = config.llm.baseUrl !== undefined || config.llm.apiKey !== undefined;
-      const reranker = rerankerFromConfig(config);
+      // The same retrieval stack as `twinflow eval retrieval` (LLM, re-ranker, routes from the worker's configuration),
+      // on the worker's own store and embedder.
+      const { rag, close } = await createRagFromConfig(config, { store: await deps.vectorStore(), embedder: await deps.cachedEmbedder(), collections: input.collections });
       try {
-        const rag = createRag({
-          store: await deps.vectorStore(),
-          embedder: await deps.cachedEmbedder(),
-          llm: llmConfigured ? chatClientFromConfig(config.llm) : undefined,
-          reranker,
-          collections: input.collections,
-        });
         const ctx = Context.current();
         const report = await evaluateRetrieval(
           rag,
@@ -120,7 +112,7 @@ export function createRetrievalEvalActivities(deps: Deps) {
         );
         return (await artifacts.putJson(`${input.outPrefix}/results/${batchName(input.index)}.json`, report)).uri;
       } finally {
-        await reranker?.close?.();
+        await close();
       }
     },
 
