@@ -157,7 +157,8 @@ export class LanceDBStore implements VectorStore {
   private readonly opts: Required<Omit<LanceDBStoreOptions, 'uri'>>;
   private connection?: Promise<lancedb.Connection>;
   private readonly tables = new Map<string, Promise<lancedb.Table>>();
-  private readonly sinceOptimize = new Map<string, { writes: number; rows: number }>();
+  /** Writes per table in this process since its last optimisation. */
+  private readonly writesSinceOptimize = new Map<string, number>();
 
   constructor(options: LanceDBStoreOptions) {
     this.uri = path.resolve(options.uri);
@@ -281,7 +282,7 @@ export class LanceDBStore implements VectorStore {
     for (const table of [name, parentsCollectionOf(name)]) {
       await this.lock(table, async () => {
         this.tables.delete(table);
-        this.sinceOptimize.delete(table);
+        this.writesSinceOptimize.delete(table);
         try {
           await db.dropTable(table);
         } catch (err) {
@@ -334,14 +335,12 @@ export class LanceDBStore implements VectorStore {
    * is only a warning: the write itself is done, and the next one tries again.
    */
   private async afterWrite(collection: string, table: lancedb.Table, rows: number): Promise<void> {
-    const since = this.sinceOptimize.get(collection) ?? { writes: 0, rows: 0 };
-    since.writes += 1;
-    since.rows += rows;
-    this.sinceOptimize.set(collection, since);
+    const writes = (this.writesSinceOptimize.get(collection) ?? 0) + 1;
+    this.writesSinceOptimize.set(collection, writes);
     try {
       const lagging = rows > 0 && ((await table.indexStats(FTS_INDEX))?.numUnindexedRows ?? 0) >= this.opts.optimizeUnindexedRows;
-      if (!lagging && since.writes < this.opts.optimizeEveryWrites) return;
-      this.sinceOptimize.delete(collection);
+      if (!lagging && writes < this.opts.optimizeEveryWrites) return;
+      this.writesSinceOptimize.delete(collection);
       await this.optimizeTable(table);
     } catch (err) {
       console.warn(`LanceDB: optimising "${collection}" failed (will retry after later writes): ${(err as Error).message}`);
@@ -388,7 +387,7 @@ export class LanceDBStore implements VectorStore {
   async optimize(name: string): Promise<void> {
     const { table, collection } = await this.open(name);
     await this.lock(collection, () => this.optimizeTable(table));
-    this.sinceOptimize.delete(collection);
+    this.writesSinceOptimize.delete(collection);
   }
 
   // ---- reads ------------------------------------------------------------------------------------------------
