@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV := source scripts/env.sh &&
 
-.PHONY: setup deps stack-install models demo test test-unit test-integration typecheck lint down status python
+.PHONY: setup deps stack-install models browser demo test test-unit test-integration typecheck lint down status python
 
 setup: deps stack-install models
 
@@ -20,12 +20,16 @@ models: deps
 python:
 	@scripts/setup-python.sh
 
+# A real Chromium for the Web UI test (Debian's package where this machine can install it).
+browser:
+	@scripts/ensure-browser.sh
+
 # The demo: brings the local stack up, starts the workers and runs the main job end to end.
 demo: setup
 	@$(ENV) bin/twinflow demo
 
 # Every test: typecheck, lint, unit and integration tests against the real stack, and the trainer's pytest suite.
-test: setup python
+test: setup python browser
 	@$(ENV) npm test
 	@scripts/test-python.sh
 

@@ -1,6 +1,6 @@
 /**
  * A real web site on 127.0.0.1 for crawler and ingestion tests and benchmarks, served from the real-world pages in
- * shared/fixtures/web-pages (one folder per page: source.html + expected-metadata.json).
+ * tests/fixtures/web-pages (one folder per page: source.html + expected-metadata.json).
  *
  *   const site = await startFixtureSite();
  *   site.url('/aclu/')                  // http://127.0.0.1:<port>/aclu/
@@ -23,7 +23,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../lib/config';
 
-export const FIXTURE_PAGES_DIR = path.resolve(PROJECT_ROOT, '../shared/fixtures/web-pages');
+export const FIXTURE_PAGES_DIR = path.resolve(PROJECT_ROOT, 'tests/fixtures/web-pages');
 
 export interface FixturePage {
   /** Folder name, e.g. "aclu". */
@@ -44,7 +44,7 @@ export interface FixturePage {
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
 
 export interface FixtureSiteOptions {
-  /** Default: shared/fixtures/web-pages beside the repository. */
+  /** Default: tests/fixtures/web-pages. */
   fixturesDir?: string;
   /** Serve only these slugs, or only the first n (by slug). Default: all. */
   pages?: string[] | number;
@@ -71,7 +71,7 @@ export interface FixtureSite {
 export async function startFixtureSite(opts: FixtureSiteOptions = {}): Promise<FixtureSite> {
   const dir = opts.fixturesDir ?? FIXTURE_PAGES_DIR;
   if (!fs.existsSync(dir)) {
-    throw new Error(`fixture pages not found at ${dir}: the shared fixtures folder (shared/fixtures/web-pages) must sit beside the repository`);
+    throw new Error(`fixture pages not found at ${dir}: the repository's fixture pages (tests/fixtures/web-pages) are missing`);
   }
   let pages = loadPages(dir);
   if (Array.isArray(opts.pages)) {

@@ -1,11 +1,11 @@
-/** Shared helpers for the text tests: the real web pages in ../shared/fixtures/web-pages and MiniLM's tokenizer. */
+/** Shared helpers for the text tests: the real web pages in tests/fixtures/web-pages and MiniLM's tokenizer. */
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, PROJECT_ROOT } from '../../../lib/config';
 import { docIdFor } from '../../../lib/hash';
 import type { RawDocument } from '../../../lib/schemas/documents';
 
-export const WEB_PAGES_DIR = path.resolve(PROJECT_ROOT, '../shared/fixtures/web-pages');
+export const WEB_PAGES_DIR = path.resolve(PROJECT_ROOT, 'tests/fixtures/web-pages');
 
 export interface ExpectedMetadata {
   title: string | null;
@@ -25,7 +25,7 @@ export interface WebPage {
 export function loadWebPages(): WebPage[] {
   if (!fs.existsSync(WEB_PAGES_DIR)) {
     throw new Error(
-      `web page fixtures not found at ${WEB_PAGES_DIR}: the text tests need the shared fixtures checked out next to the project (../shared/fixtures/web-pages)`,
+      `web page fixtures not found at ${WEB_PAGES_DIR}: the repository's fixture pages (tests/fixtures/web-pages) are missing`,
     );
   }
   return fs

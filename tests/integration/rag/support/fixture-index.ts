@@ -1,6 +1,6 @@
 /**
  * Builds a real index of the fixture corpus for retrieval tests, with the feature pipeline's own library functions:
- * the real pages (shared/fixtures/web-pages) as a crawler of a fixed origin would see them (relative links resolve
+ * the real pages (tests/fixtures/web-pages) as a crawler of a fixed origin would see them (relative links resolve
  * against the page URL, so a random test port would change every chunk's text and defeat the embedding cache),
  * cleaned (lib/text clean), chunked with the MiniLM tokenizer and the
  * ingest defaults (small-to-big parents), embedded with the real local MiniLM model, and loaded with their parents
