@@ -10,9 +10,11 @@
  * - Markdown: kept; YAML front matter moves into the document's fields and metadata.
  * - Plain text stays text; source code becomes a fenced block (labelled with its language) under a heading that
  *   names its path.
- * Then every format is normalised (normalize.ts) and measured: documents with less visible text than `minChars`
- * (`minCodeChars` for source files) are dropped as too short. Visible characters rather than words are counted so
- * that Chinese or Japanese pages, which do not separate words with spaces, are measured fairly.
+ * Then every format is normalised (normalize.ts). Every format but source code is checked for junk (junk.ts): a bot
+ * challenge, login wall, cookie wall, paywall, soft 404, parked domain or empty JavaScript shell served in place of the
+ * page is dropped with its kind as the reason. Then the document is measured: documents with less visible text than
+ * `minChars` (`minCodeChars` for source files) are dropped as too short. Visible characters rather than words are
+ * counted so that Chinese or Japanese pages, which do not separate words with spaces, are measured fairly.
  *
  * `language` is the page's natural language (<html lang>) for web pages and the programming language for source.
  */
@@ -22,6 +24,7 @@ import { sha256 } from '../hash';
 import { rawDocumentSchema, type CleanDocument, type RawDocument } from '../schemas/documents';
 import { classifyContentType, mimeType } from './content-types';
 import { extractHtml } from './extract-html';
+import { detectJunk, type JunkKind } from './junk';
 import { classifyLines, fenceFor } from './fences';
 import { splitFrontMatter } from './front-matter';
 import { tidy } from './html-metadata';
@@ -42,7 +45,8 @@ export type CleanFailureReason =
   | 'empty'
   | 'no_main_content'
   | 'too_short'
-  | 'extraction_failed';
+  | 'extraction_failed'
+  | JunkKind;
 
 export type CleanResult =
   | { ok: true; doc: CleanDocument }
@@ -164,6 +168,13 @@ export function cleanDocument(raw: RawDocument, opts: CleanOptions = {}): CleanR
   }
 
   const body = normalizeText(draft.body);
+  // Junk before the size checks: junk pages are mostly short, and "bot_challenge" (fetch it again later) says more
+  // than "too_short". The detector sees the raw page too, since reader view drops most of what identifies them.
+  // Source files are code, and code that handles such pages quotes their phrases.
+  if (kind.kind !== 'source') {
+    const junk = detectJunk({ title: draft.title, markdown: body, html: kind.kind === 'html' ? raw.body : undefined, url: raw.url });
+    if (junk) return { ok: false, reason: junk.kind, detail: junk.detail };
+  }
   const size = measureText(body);
   if (size.chars === 0) {
     return kind.kind === 'html'

@@ -1,5 +1,6 @@
 /** Text building blocks of the feature pipeline: Clean (raw → clean Markdown) and Chunk (Markdown → parents + chunks). */
 export { cleanDocument, cleanOptionsSchema, type CleanOptions, type CleanResult, type CleanFailureReason } from './clean';
+export { detectJunk, JUNK_KINDS, MAX_TEXT_CHARS, type JunkKind, type JunkInput, type JunkVerdict } from './junk';
 export { DuplicateFilter, type DuplicateReport } from './duplicates';
 export { normalizeText, normalizeCharacters } from './normalize';
 export { splitFrontMatter, type FrontMatter } from './front-matter';
