@@ -27,6 +27,8 @@ export interface FaultRow {
   after: StoreCounts;
   lost: number;
   duplicated: number;
+  /** What `documents` and `points` count when not documents and points (training: examples and steps). */
+  units?: { documents: string; points: string };
   /** Measured extras (attempts, downtime, peak RSS, ...). */
   metrics?: Record<string, number | string | boolean>;
   wallMs: number;
@@ -98,7 +100,7 @@ export function renderReport(r: FaultReport = readReport()): string {
   ];
   for (const row of [...r.rows].sort((a, b) => a.order - b.order)) {
     lines.push(
-      `| ${cell(row.name)} | ${cell(row.injected)} | ${cell(row.happened)} | ${row.clean.documents} → ${row.after.documents} | ${row.clean.points} → ${row.after.points} | ${row.lost} | ${row.duplicated} | ${(row.wallMs / 1000).toFixed(0)} s | \`npm run test:faults -- -t '${row.name}'\` |`,
+      `| ${cell(row.name)} | ${cell(row.injected)} | ${cell(row.happened)} | ${row.clean.documents} → ${row.after.documents}${row.units ? ` ${row.units.documents}` : ''} | ${row.clean.points} → ${row.after.points}${row.units ? ` ${row.units.points}` : ''} | ${row.lost} | ${row.duplicated} | ${(row.wallMs / 1000).toFixed(0)} s | \`npm run test:faults -- -t '${row.name}'\` |`,
     );
   }
   if (r.load) {

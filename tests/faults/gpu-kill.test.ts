@@ -1,0 +1,183 @@
+/**
+ * Fault 2: kill -9 of the GPU worker's Node process in the middle of training. The `train` workflow runs on a CPU
+ * worker process (workers/cpu.ts), the fine-tune on a GPU-queue worker process (workers/gpu.ts, which runs the
+ * Python trainer of .twinflow/venv on the tiny Llama model, on CPU). Once a checkpoint is in S3 and training has gone
+ * past it, the GPU worker's Node process is killed. A new GPU worker process picks the retried attempt up (after the
+ * run's own heartbeat timeout, set in its input) and resumes from the S3 checkpoint: the step count continues.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDeps } from '../../activities/deps';
+import { PROJECT_ROOT } from '../../lib/config';
+import { TRAIN_PROGRESS_QUERY, type TrainInput, type TrainingProgress, type TrainProgress, type TrainResult } from '../../lib/schemas/train';
+import { recordFaultRow } from '../harness/fault-report';
+import { faultConfig } from '../harness/fault-stack';
+import { startWorkerProcess, type WorkerProcess } from '../harness/fault-worker';
+import { alive } from '../helpers/process';
+import { tinyModelDir } from '../integration/train/tiny-model';
+import { scratchDir } from './support/run';
+import { connectClient, waitUntil } from './support/temporal';
+
+const MAX_STEPS = 16;
+const SAVE_STEPS = 4;
+
+let client: Client;
+let closeClient: () => Promise<void>;
+const workers: WorkerProcess[] = [];
+const orphans = new Set<number>();
+
+beforeAll(async () => {
+  ({ client, close: closeClient } = await connectClient());
+});
+
+afterAll(async () => {
+  for (const w of workers) await w.kill();
+  for (const pid of orphans) if (alive(pid)) process.kill(-pid, 'SIGKILL');
+  await closeClient?.();
+});
+
+function trainInput(tiny: string, gpuTaskQueue: string): TrainInput {
+  return {
+    name: 'faults-tiny-reviewer',
+    dataset: {
+      name: 'company-reviews',
+      source: {
+        kind: 'records',
+        uri: path.join(PROJECT_ROOT, 'examples/reviews/companies.jsonl'),
+        idField: 'id',
+        template: { system: 'You review companies as an employee would.', user: 'Review {{name}}: {{description}}', response: '{{review}}', ratingFields: { balance: 'work_life_balance' } },
+      },
+      format: { ratings: { keys: ['overall', 'culture', 'compensation', 'balance'] } },
+      split: { validation: 0, test: 0.1, seed: 42 },
+      tokenizer: tiny,
+      maxSeqLength: 512,
+    },
+    model: { baseModel: tiny, name: 'tiny-llama-lora' },
+    training: {
+      maxSteps: MAX_STEPS,
+      saveSteps: SAVE_STEPS,
+      loggingSteps: 1,
+      perDeviceBatchSize: 2,
+      gradientAccumulationSteps: 1,
+      learningRate: 1e-3,
+      warmupRatio: 0,
+      gradientCheckpointing: false,
+      device: 'cpu',
+      lora: { r: 4, alpha: 8, dropout: 0 },
+    },
+    generation: { maxNewTokens: 16, batchSize: 8, device: 'cpu' },
+    // The run's own knob: a dead GPU worker's attempt is retried 10 s after its last heartbeat.
+    gpu: { taskQueue: gpuTaskQueue, heartbeatTimeout: '10 seconds', progressIntervalSeconds: 0.2, retryInitialInterval: '1 second', maximumAttempts: 3 },
+  };
+}
+
+describe('kill -9 of the GPU worker', () => {
+  it('train GPU worker kill -9 mid-training', async () => {
+    const name = 'train GPU worker kill -9 mid-training';
+    const started = Date.now();
+    const tiny = tinyModelDir();
+    const work = scratchDir('gpu-work');
+    const gpuEnv = { TWINFLOW_TRAINER_WORK_DIR: work, TWINFLOW_MODEL_CACHE_DIR: path.join(work, 'models') };
+    const taskQueue = `faults-train-${randomUUID()}`;
+    const gpuTaskQueue = `faults-gpu-${randomUUID()}`;
+    const cpu = await startWorkerProcess({ kind: 'cpu', taskQueue, name: 'train-cpu' });
+    workers.push(cpu);
+    const gpu1 = await startWorkerProcess({ kind: 'gpu', taskQueue: gpuTaskQueue, env: gpuEnv, name: 'train-gpu-doomed' });
+    workers.push(gpu1);
+
+    const workflowId = `train-gpu-kill-${randomUUID()}`;
+    const handle = await client.workflow.start('train', { taskQueue, workflowId, args: [trainInput(tiny, gpuTaskQueue)] });
+    const runId = handle.firstExecutionRunId;
+    const seen: TrainingProgress[] = [];
+    const poll = setInterval(() => {
+      handle
+        .query<TrainProgress>(TRAIN_PROGRESS_QUERY)
+        .then((p) => p.training && seen.push({ ...p.training }))
+        .catch(() => undefined);
+    }, 200);
+
+    try {
+      // Mid-training: a checkpoint is uploaded and training has gone at least two steps past it.
+      const atKill = await waitUntil(
+        'training past its first uploaded checkpoint',
+        async () => {
+          const t = (await handle.query<TrainProgress>(TRAIN_PROGRESS_QUERY)).training;
+          const ckpt = Number(/checkpoint-(\d+)\/?$/.exec(t?.lastCheckpointUri ?? '')?.[1] ?? 0);
+          return t && t.attempt === 1 && ckpt > 0 && t.step >= ckpt + 2 && t.step < MAX_STEPS ? { ...t, checkpointStep: ckpt } : undefined;
+        },
+        300_000,
+        100,
+      );
+      const trainers = gpu1.children();
+      expect(trainers.length).toBeGreaterThan(0);
+      for (const pid of trainers) orphans.add(pid);
+      await gpu1.kill();
+      const killedAt = Date.now();
+
+      // The trainer is in its own process group: it outlives its parent until it next writes an event to the pipe.
+      const orphanDiedMs = await waitUntil('the orphaned trainer to exit', async () => (trainers.every((p) => !alive(p)) ? Date.now() - killedAt : undefined), 60_000, 50).catch(
+        () => -1,
+      );
+
+      const gpu2 = await startWorkerProcess({ kind: 'gpu', taskQueue: gpuTaskQueue, env: gpuEnv, name: 'train-gpu-successor' });
+      workers.push(gpu2);
+      const result = (await handle.result()) as TrainResult;
+      const recoveryMs = Date.now() - killedAt;
+      await sleep(300);
+
+      // The same run finished.
+      const desc = await client.workflow.getHandle(workflowId).describe();
+      expect(desc.runId).toBe(runId);
+      expect(desc.status.name).toBe('COMPLETED');
+
+      // Resumed, not restarted: attempt 2 started from the checkpoint step and counted on from there to the end.
+      const ft = result.fineTune;
+      expect(ft.attempt).toBe(2);
+      expect(ft.resumedFromStep).toBe(atKill.checkpointStep);
+      expect(ft.metrics.globalStep).toBe(MAX_STEPS);
+      const second = seen.filter((p) => p.attempt === 2);
+      expect(second.length).toBeGreaterThan(0);
+      expect(Math.min(...second.map((p) => p.step))).toBeGreaterThanOrEqual(atKill.checkpointStep);
+      expect(second.every((p) => p.resumedFromStep === atKill.checkpointStep)).toBe(true);
+
+      // The store: every checkpoint of a clean run (one per saveSteps, keyed by step) exactly once, the adapter, the
+      // dataset of a clean run.
+      const deps = createDeps(faultConfig());
+      const safe = (s: string) => s.replace(/[^A-Za-z0-9._=-]/g, '_');
+      const prefix = `runs/${safe(workflowId)}/${safe(runId)}/finetune/checkpoints/`;
+      const ckptDirs = new Set<string>();
+      for await (const o of deps.artifacts.list(prefix)) ckptDirs.add(o.key.slice(prefix.length).split('/')[0]!);
+      const expected = Array.from({ length: MAX_STEPS / SAVE_STEPS }, (_, i) => `checkpoint-${(i + 1) * SAVE_STEPS}`);
+      expect([...ckptDirs].sort()).toEqual([...expected].sort());
+      expect(await deps.artifacts.exists(`${ft.adapterUri}adapter_config.json`)).toBe(true);
+      expect(result.dataset.counts).toEqual({ train: 50, validation: 0, test: 6 });
+      expect(result.evaluations.map((e) => e.model)).toEqual(['tiny-llama-lora']);
+      for (const pid of trainers) expect(alive(pid)).toBe(false);
+
+      const redone = atKill.step - atKill.checkpointStep;
+      recordFaultRow({
+        name,
+        order: 3,
+        injected: `SIGKILL of the GPU worker's Node process at training step ${atKill.step}/${MAX_STEPS} of attempt 1 (checkpoint-${atKill.checkpointStep} in S3)`,
+        happened:
+          `the detached Python trainer ${orphanDiedMs >= 0 ? `outlived it by ${(orphanDiedMs / 1000).toFixed(1)} s (until its next event write hit the closed pipe)` : 'was still running 60 s later'}; ` +
+          `after the run's 10 s heartbeat timeout a new GPU worker process ran attempt 2, which resumed from checkpoint-${ft.resumedFromStep} ` +
+          `(${redone} step(s) redone) and reached step ${ft.metrics.globalStep}; the same run completed ${(recoveryMs / 1000).toFixed(0)} s after the kill`,
+        clean: { documents: 50, points: MAX_STEPS },
+        after: { documents: result.dataset.counts.train, points: ft.metrics.globalStep },
+        units: { documents: 'train examples', points: 'steps' },
+        lost: MAX_STEPS - ft.metrics.globalStep,
+        duplicated: [...ckptDirs].filter((d) => !expected.includes(d)).length,
+        metrics: { killedAtStep: atKill.step, resumedFromStep: ft.resumedFromStep ?? -1, stepsRedone: redone, orphanTrainerMs: orphanDiedMs, recoveryMs, checkpoints: ckptDirs.size },
+        wallMs: Date.now() - started,
+      });
+      await gpu2.stop();
+      await cpu.stop();
+    } finally {
+      clearInterval(poll);
+    }
+  });
+});
