@@ -22,6 +22,8 @@ import { ensureBinaries } from './binaries';
 export const SEARCH_ATTRIBUTES = {
   TwinflowPipeline: 'Keyword',
   TwinflowCollection: 'Keyword',
+  /** Set when a run needs a person's attention, e.g. `deletions_held` (a sync's deletion guard held deletions back). */
+  TwinflowStatus: 'Keyword',
 } as const;
 
 export interface StackOptions {

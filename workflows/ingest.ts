@@ -7,14 +7,17 @@
  * (claim check); workflow state holds ids, counts and URIs.
  */
 import {
+  CancellationScope,
   defineQuery,
   executeChild,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { IngestActivities } from '../activities/ingest';
+import type { SyncActivities } from '../activities/sync';
 import {
   type CrawlIssue,
   type IngestInput,
@@ -41,6 +44,12 @@ const stepActivities = proxyActivities<IngestActivities>({
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** The collection's lock, shared with sync (waiting for a holder that is still running is retried without limit). */
+const lockActivities = proxyActivities<SyncActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '10 seconds', nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
 export const ingestProgressQuery = defineQuery<IngestProgress>('progress');
@@ -74,11 +83,13 @@ export async function ingestSource(input: IngestSourceInput): Promise<SourceResu
   const dropped: ReasonCounts = {};
   const issues: CrawlIssue[] = [...crawl.issues];
   const cleanedParts: PartRef[] = new Array(crawl.rawParts.length);
+  const dropReports: string[] = new Array(crawl.rawParts.length);
   let cleaned = 0;
   const cleanMs: number[] = [];
   await runBounded(crawl.rawParts, input.concurrency, async (rawPart, index) => {
     const out = await stepActivities.cleanPart({ rawPart, runKey: input.runKey, sourceId: input.source.id, partIndex: index, cleaning: input.cleaning });
     cleanedParts[index] = out.cleanedPart;
+    dropReports[index] = out.dropReport;
     cleaned += out.cleanedPart.count;
     progress.cleaned = cleaned;
     addCounts(dropped, out.dropped);
@@ -97,6 +108,8 @@ export async function ingestSource(input: IngestSourceInput): Promise<SourceResu
     rawParts: crawl.rawParts,
     cleanedParts,
     reportUri: crawl.reportUri,
+    dropReports,
+    listing: crawl.listing,
     issues,
     timingsMs: { crawl: crawl.elapsedMs, clean: cleanMs.reduce((a, b) => a + b, 0) },
   };
@@ -105,6 +118,20 @@ export async function ingestSource(input: IngestSourceInput): Promise<SourceResu
 /** The feature pipeline workflow. One JSON input (see lib/schemas/ingest.ts). */
 export async function ingest(rawInput: IngestInput): Promise<IngestResult> {
   const input = validateWorkflowInput(ingestInputSchema, rawInput, 'ingest');
+  const info = workflowInfo();
+  // Ingest and sync of one collection never interleave: both take the collection's lock (runs started before the
+  // lock existed replay without it).
+  if (!patched('ingest-takes-collection-lock')) return runIngest(input);
+  const owner = { workflowId: info.workflowId, runId: info.runId };
+  await lockActivities.acquireSyncLock({ collection: input.collection, owner });
+  try {
+    return await runIngest(input);
+  } finally {
+    await CancellationScope.nonCancellable(() => lockActivities.releaseSyncLock({ collection: input.collection, owner }));
+  }
+}
+
+async function runIngest(input: IngestParams): Promise<IngestResult> {
   const info = workflowInfo();
   const runKey = `runs/${info.workflowId}/${info.runId}`;
   try {
@@ -124,7 +151,7 @@ export async function ingest(rawInput: IngestInput): Promise<IngestResult> {
 
   // The physical collection of this index identity (model + chunking) must exist before any load; the user-facing
   // name is an alias, switched to it once the load is complete (the same naming as sync, see activities/sync).
-  const collection = await stepActivities.prepareCollection({ collection: input.collection, chunking: input.chunking });
+  const collection = await stepActivities.prepareCollection({ collection: input.collection, chunking: input.chunking, sourceIds: input.sources.map((s) => s.id) });
 
   const sourceResults: SourceResult[] = new Array(input.sources.length);
   await runBounded(input.sources, input.concurrency, async (source, i) => {
@@ -203,7 +230,7 @@ export async function ingest(rawInput: IngestInput): Promise<IngestResult> {
     },
     chunks: progress.chunks,
     vectors,
-    sources: sourceResults.map(({ rawParts: _r, cleanedParts: _c, timingsMs: _t, ...summary }) => summary),
+    sources: sourceResults.map(({ rawParts: _r, cleanedParts: _c, dropReports: _d, timingsMs: _t, ...summary }) => summary),
     artifacts: {
       manifest: manifest.manifestUri,
       report: '',

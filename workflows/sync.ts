@@ -46,7 +46,7 @@ import { runBounded } from './concurrency';
 import { ingestSource } from './ingest';
 import { validateWorkflowInput } from './validation';
 
-const NON_RETRYABLE = ['InvalidInput', 'ConfigError', 'DimensionMismatch', 'CorruptPart'];
+const NON_RETRYABLE = ['InvalidInput', 'ConfigError', 'DimensionMismatch', 'CorruptPart', 'LockLost'];
 
 type Activities = IngestActivities & SyncActivities;
 
@@ -83,16 +83,16 @@ export async function sync(rawInput: SyncInput): Promise<SyncResult> {
   const progress: SyncProgress = { phase: 'lock', parts: { total: 0, loaded: 0 }, chunks: { embedded: 0, reused: 0, written: 0 } };
   setHandler(syncProgressQuery, () => progress);
 
-  await lock.acquireSyncLock({ collection: input.collection, owner });
+  const { token } = await lock.acquireSyncLock({ collection: input.collection, owner });
   try {
-    return await runSync(input, owner, progress);
+    return await runSync(input, owner, progress, token);
   } finally {
     // Released even when this run is cancelled; a run that is terminated leaves it to be taken over (see lock.ts).
     await CancellationScope.nonCancellable(() => lock.releaseSyncLock({ collection: input.collection, owner }));
   }
 }
 
-async function runSync(input: SyncParams, owner: { workflowId: string; runId: string }, progress: SyncProgress): Promise<SyncResult> {
+async function runSync(input: SyncParams, owner: { workflowId: string; runId: string }, progress: SyncProgress, token: number | undefined): Promise<SyncResult> {
   const runKey = `runs/${owner.workflowId}/${owner.runId}`;
   const collection = input.collection;
 
@@ -137,6 +137,8 @@ async function runSync(input: SyncParams, owner: { workflowId: string; runId: st
       cleaned: r?.cleaned ?? 0,
       failed: r?.failed ?? {},
       reportUri: r?.reportUri,
+      dropReports: r?.dropReports,
+      listing: r?.listing,
       keys: keys && s.type === 's3' ? { bucket: s.bucket, keys } : undefined,
       error: crawlErrors.get(s.id),
     };
@@ -146,12 +148,24 @@ async function runSync(input: SyncParams, owner: { workflowId: string; runId: st
     collection,
     owner,
     manifestUri: manifest.manifestUri,
+    duplicatesUri: manifest.duplicatesUri,
     previous: index.previous,
     sources: planSources,
     partSize: input.partSize,
     removeUnlisted: !scope,
+    deletionGuard: input.deletionGuard,
+    allowMassDeletion: input.allowMassDeletion,
   });
   progress.documents = plan.totals;
+  if (plan.deletionsHeld) {
+    progress.deletionsHeld = plan.deletionsHeld;
+    log.warn('deletions held by the guard; nothing is deleted', { collection, ...plan.deletionsHeld });
+    try {
+      upsertSearchAttributes({ TwinflowStatus: ['deletions_held'] });
+    } catch {
+      // As above: the UI tag is a convenience.
+    }
+  }
 
   progress.phase = 'load';
   progress.parts.total = plan.deltaParts.length;
@@ -193,7 +207,7 @@ async function runSync(input: SyncParams, owner: { workflowId: string; runId: st
 
   // Only now, with every load and delete done, does the recorded state move forward.
   progress.phase = 'commit';
-  const committed = await steps.commitSyncState({ collection, physical: index.physical, identity: index.identity, owner, states: plan.states });
+  const committed = await steps.commitSyncState({ collection, physical: index.physical, identity: index.identity, owner, states: plan.states, token });
   let droppedCollection: string | undefined;
   if (index.live !== index.physical) {
     droppedCollection = (await steps.publishCollection({ alias: collection, physical: index.physical })).dropped;
@@ -208,6 +222,8 @@ async function runSync(input: SyncParams, owner: { workflowId: string; runId: st
     chunks,
     sources: plan.sources,
     failedSources: plan.sources.filter((s) => s.status === 'failed').map((s) => s.sourceId),
+    status: plan.deletionsHeld ? 'deletions_held' : 'ok',
+    ...(plan.deletionsHeld ? { deletionsHeld: plan.deletionsHeld } : {}),
     state: committed.uri,
     report: '',
     timings,

@@ -16,10 +16,15 @@ export interface CleanInput {
 
 export interface CleanOutput {
   cleanedPart: PartRef;
+  /** Every document dropped from this part, with its reason (JSON Lines of CrawlIssue). */
+  dropReport: string;
   dropped: ReasonCounts;
   issues: CrawlIssue[];
   elapsedMs: number;
 }
+
+/** Issues returned in the activity result (the drop report has all of them). */
+const MAX_ISSUES = 20;
 
 export function createCleanActivities({ artifacts }: Deps) {
   return {
@@ -29,9 +34,9 @@ export function createCleanActivities({ artifacts }: Deps) {
       const dropped: ReasonCounts = {};
       const issues: CrawlIssue[] = [];
       const duplicates = new DuplicateFilter();
-      const drop = (location: string, reason: string, detail: string) => {
+      const drop = (raw: RawDocument, reason: string, detail: string, duplicateOf?: string) => {
         dropped[reason] = (dropped[reason] ?? 0) + 1;
-        issues.push({ location, kind: 'dropped', reason, detail });
+        issues.push({ location: raw.location, kind: 'dropped', reason, detail, docId: raw.docId, ...(duplicateOf ? { duplicateOf } : {}) });
       };
       async function* cleaned(): AsyncGenerator<CleanDocument> {
         for await (const raw of artifacts.readJsonl<RawDocument>(rawPart.uri)) {
@@ -41,23 +46,25 @@ export function createCleanActivities({ artifacts }: Deps) {
             outcome = cleanDocument(raw, { minChars: cleaning.minChars });
           } catch (err) {
             // One document that breaks the extractor is reported, not allowed to fail the part.
-            drop(raw.location, 'clean_error', err instanceof Error ? err.message : String(err));
+            drop(raw, 'clean_error', err instanceof Error ? err.message : String(err));
             continue;
           }
           if (!outcome.ok) {
-            drop(raw.location, outcome.reason, outcome.detail);
+            drop(raw, outcome.reason, outcome.detail);
             continue;
           }
           const dup = duplicates.check(outcome.doc);
           if (dup) {
-            drop(raw.location, 'duplicate', `same content as ${dup.keptDocId}`);
+            drop(raw, 'duplicate', `same content as ${dup.keptDocId}`, dup.keptDocId);
             continue;
           }
           yield outcome.doc;
         }
       }
       const ref = await artifacts.putJsonl(partKey(runKey, 'cleaned', sourceId, partIndex), cleaned());
-      return { cleanedPart: { uri: ref.uri, count: ref.count }, dropped, issues, elapsedMs: elapsedSince(started) };
+      // All of them, for change data capture: a stored document that was fetched but dropped is kept, not deleted.
+      const dropReport = await artifacts.putJsonl(partKey(runKey, 'clean-report', sourceId, partIndex), issues);
+      return { cleanedPart: { uri: ref.uri, count: ref.count }, dropReport: dropReport.uri, dropped, issues: issues.slice(0, MAX_ISSUES), elapsedMs: elapsedSince(started) };
     },
   };
 }

@@ -8,10 +8,11 @@
 import { Context } from '@temporalio/activity';
 import { createSource } from '../../lib/crawl';
 import type { RawDocument } from '../../lib/schemas/documents';
-import type { CrawlIssue, PartRef, ReasonCounts } from '../../lib/schemas/ingest';
+import type { CrawlIssue, ListingSummary, PartRef, ReasonCounts } from '../../lib/schemas/ingest';
 import type { SourceConfig } from '../../lib/schemas/sources';
 import type { Deps } from '../deps';
 import { elapsedSince, partKey } from '../parts';
+import { heartbeatWhile } from '../sync/heartbeat';
 
 export interface CrawlInput {
   source: SourceConfig;
@@ -26,6 +27,8 @@ export interface CrawlOutput {
   failed: ReasonCounts;
   issues: CrawlIssue[];
   reportUri: string;
+  /** Whether the source listed its documents completely (see listingGaps); only then is absence a deletion. */
+  listing: ListingSummary;
   elapsedMs: number;
 }
 
@@ -38,9 +41,12 @@ export interface CrawlCheckpoint {
   skipped: ReasonCounts;
   failed: ReasonCounts;
   issues: CrawlIssue[];
+  listing: ListingSummary;
 }
 
 const ISSUES_KEPT = 20;
+/** Liveness heartbeats while the source works between outcomes (a clone, a sitemap, a big listing). */
+const LIVENESS_MS = 5_000;
 
 export function createCrawlActivities({ artifacts }: Deps) {
   return {
@@ -48,12 +54,12 @@ export function createCrawlActivities({ artifacts }: Deps) {
       const started = performance.now();
       const ctx = Context.current();
       const resumed = ctx.info.heartbeatDetails as CrawlCheckpoint | undefined;
-      const state: CrawlCheckpoint = resumed ?? { partCounts: [], reportCounts: [], fetched: 0, skipped: {}, failed: {}, issues: [] };
+      const state: CrawlCheckpoint = resumed ?? { partCounts: [], reportCounts: [], fetched: 0, skipped: {}, failed: {}, issues: [], listing: { complete: true, gaps: [] } };
       if (resumed) ctx.log.info('crawl resumes from heartbeat', { source: source.id, cursor: resumed.cursor, parts: resumed.partCounts.length });
 
       let docs: RawDocument[] = [];
       let report: CrawlIssue[] = [];
-      let pending = { fetched: 0, skipped: {} as ReasonCounts, failed: {} as ReasonCounts };
+      let pending = { fetched: 0, skipped: {} as ReasonCounts, failed: {} as ReasonCounts, gaps: [] as string[] };
       let lastLocation: string | undefined;
 
       const flush = async () => {
@@ -67,28 +73,36 @@ export function createCrawlActivities({ artifacts }: Deps) {
         for (const [k, v] of Object.entries(pending.skipped)) state.skipped[k] = (state.skipped[k] ?? 0) + v;
         for (const [k, v] of Object.entries(pending.failed)) state.failed[k] = (state.failed[k] ?? 0) + v;
         for (const issue of report) if (state.issues.length < ISSUES_KEPT) state.issues.push(issue);
+        for (const gap of pending.gaps) addGap(state.listing, gap);
         docs = [];
         report = [];
-        pending = { fetched: 0, skipped: {}, failed: {} };
+        pending = { fetched: 0, skipped: {}, failed: {}, gaps: [] };
         ctx.heartbeat(state);
       };
 
       // The s3 inbox source reads through the artifact store's client (same endpoint and credentials).
       const crawler = createSource(source, { s3: { client: artifacts.s3, defaultBucket: artifacts.bucket } });
-      for await (const outcome of crawler.crawl({ signal: ctx.cancellationSignal, resumeAfter: state.cursor })) {
-        lastLocation = outcome.cursor;
-        if (outcome.kind === 'document') {
-          docs.push(outcome.doc);
-          pending.fetched += 1;
-        } else {
-          const counts = outcome.kind === 'failed' ? pending.failed : pending.skipped;
-          counts[outcome.reason] = (counts[outcome.reason] ?? 0) + (outcome.count ?? 1);
-          report.push({ location: outcome.location, kind: outcome.kind, reason: outcome.reason, detail: outcome.detail, status: outcome.status });
+      if (crawler.partialListing && !resumed) addGap(state.listing, crawler.partialListing);
+      // A clone, a sitemap or a large listing can take longer than the heartbeat timeout before the first outcome:
+      // beat on a timer as well, with the last checkpoint (liveness only; the checkpoint moves at flushes).
+      const crawlAll = async () => {
+        for await (const outcome of crawler.crawl({ signal: ctx.cancellationSignal, resumeAfter: state.cursor })) {
+          lastLocation = outcome.cursor;
+          if (outcome.kind === 'document') {
+            docs.push(outcome.doc);
+            pending.fetched += 1;
+          } else {
+            const counts = outcome.kind === 'failed' ? pending.failed : pending.skipped;
+            counts[outcome.reason] = (counts[outcome.reason] ?? 0) + (outcome.count ?? 1);
+            report.push({ location: outcome.location, kind: outcome.kind, reason: outcome.reason, detail: outcome.detail, status: outcome.status });
+            if (outcome.listing) pending.gaps.push(`${outcome.location}: ${outcome.detail}`);
+          }
+          if (docs.length >= partSize || report.length >= partSize * 10) await flush();
+          else ctx.heartbeat(state);
         }
-        if (docs.length >= partSize || report.length >= partSize * 10) await flush();
-        else ctx.heartbeat(state); // liveness only; the checkpoint moves at flushes
-      }
-      if (docs.length > 0 || report.length > 0 || state.partCounts.length === 0) await flush();
+        if (docs.length > 0 || report.length > 0 || state.partCounts.length === 0) await flush();
+      };
+      await heartbeatWhile(crawlAll(), LIVENESS_MS, state);
 
       // One report for the whole source, in crawl order (the parts stay as lineage).
       const reportUri = (
@@ -112,8 +126,17 @@ export function createCrawlActivities({ artifacts }: Deps) {
         failed: state.failed,
         issues: state.issues,
         reportUri,
+        listing: state.listing,
         elapsedMs: elapsedSince(started),
       };
     },
   };
+}
+
+/** Gaps kept in the summary (the crawl report has all of them). */
+const GAPS_KEPT = 10;
+
+function addGap(listing: ListingSummary, gap: string): void {
+  listing.complete = false;
+  if (listing.gaps.length < GAPS_KEPT) listing.gaps.push(gap);
 }

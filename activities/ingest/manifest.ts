@@ -22,6 +22,8 @@ export interface DuplicateRef {
   part: string;
   docId: string;
   keptDocId: string;
+  sourceId: string;
+  location: string;
 }
 
 export function createManifestActivities({ artifacts }: Deps) {
@@ -36,7 +38,7 @@ export function createManifestActivities({ artifacts }: Deps) {
           for await (const doc of artifacts.readJsonl<CleanDocument>(part.uri)) {
             const kept = byHash.get(doc.contentHash) ?? (byDocId.has(doc.docId) ? doc.docId : undefined);
             if (kept !== undefined) {
-              duplicates.push({ part: part.uri, docId: doc.docId, keptDocId: kept });
+              duplicates.push({ part: part.uri, docId: doc.docId, keptDocId: kept, sourceId: doc.sourceId, location: doc.location });
               continue;
             }
             byHash.set(doc.contentHash, doc.docId);

@@ -33,9 +33,10 @@ export function createLoadActivities(deps: Deps) {
      * of the index identity (model + chunking, see activities/sync/collection.ts), the one sync uses too; the caller
      * publishes it with publishCollection once loaded.
      */
-    async prepareCollection({ collection, chunking }: { collection: string; chunking?: ChunkingOptions }) {
+    async prepareCollection({ collection, chunking, sourceIds }: { collection: string; chunking?: ChunkingOptions; sourceIds?: string[] }) {
       if (chunking) {
         const resolved = await resolveCollection(deps, collection, chunking);
+        if (sourceIds && resolved.live !== resolved.physical) await refuseToDropOtherSources(deps, collection, resolved.live, sourceIds);
         return { name: resolved.physical, dimension: resolved.identity.dimension, model: resolved.identity.model, alias: collection, live: resolved.live };
       }
       const [store, embedder] = await Promise.all([deps.vectorStore(), deps.cachedEmbedder()]);
@@ -118,4 +119,23 @@ export async function deleteStaleChunks(deps: Deps, collection: string, counts: 
   }
   if (stale.length > 0) await store.deleteByIds(collection, stale);
   return stale.length;
+}
+
+/**
+ * An ingest whose model or chunking differs from the collection's builds a new index and switches the alias to it,
+ * dropping the old one. That is right only when the old index holds nothing but this ingest's sources: the vectors
+ * of any other source would be gone. Refused before any work, with what to do instead.
+ */
+async function refuseToDropOtherSources(deps: Deps, alias: string, live: string | undefined, sourceIds: string[]): Promise<void> {
+  const store = await deps.vectorStore();
+  // A plain collection under the user-facing name (made before aliases) is replaced the same way.
+  const current = live ?? ((await store.describe(alias)) ? alias : undefined);
+  if (!current) return;
+  const others = (await store.count(current)) - (await store.count(current, { must: [{ field: 'sourceId', in: sourceIds }] }));
+  if (others <= 0) return;
+  throw ApplicationFailure.nonRetryable(
+    `collection ${alias} was built with another embedding model or chunking, and ${others} of its points come from sources this ingest does not include (it has ${sourceIds.join(', ')}): ` +
+      `switching it to the new index would drop them. Run \`twinflow sync\` with all of the collection's sources (it rebuilds the whole index blue/green), or ingest into another collection.`,
+    'InvalidInput',
+  );
 }

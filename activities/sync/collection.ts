@@ -31,6 +31,8 @@ export interface ResolvedCollection {
   /** Whether the physical collection existed before this call (it exists after). */
   existed: boolean;
   identity: IdentityWithHash;
+  /** Leftover physical collections of the alias that were dropped (see dropLeftovers). */
+  discarded: string[];
 }
 
 /** Names (and creates if missing) the physical collection for `collection` under the configured embedder and `chunking`. */
@@ -41,7 +43,25 @@ export async function resolveCollection(deps: Deps, collection: string, chunking
   const live = await store.resolveAlias(collection);
   const existed = (await store.describe(physical)) !== undefined;
   await store.ensureCollection(physical, { dimension: identity.dimension, distance: 'cosine' });
-  return { alias: collection, physical, live, existed, identity };
+  const discarded = await dropLeftovers(deps, collection, [physical, live]);
+  return { alias: collection, physical, live, existed, identity, discarded };
+}
+
+/**
+ * Drops the physical collections of `alias` that are neither live nor about to be loaded: what a run left behind when
+ * it died between switching the alias and dropping the old collection, or halfway through a rebuild of an identity
+ * that is no longer configured. Called under the collection's lock (ingest and sync both take it), so no other run
+ * is filling any of them.
+ */
+async function dropLeftovers(deps: Deps, alias: string, keep: Array<string | undefined>): Promise<string[]> {
+  const store = await deps.vectorStore();
+  const dropped: string[] = [];
+  for (const name of await store.listCollections()) {
+    if (!isPhysicalCollectionOf(alias, name) || keep.includes(name)) continue;
+    await store.dropCollection(name);
+    dropped.push(name);
+  }
+  return dropped;
 }
 
 /**

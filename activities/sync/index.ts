@@ -11,7 +11,7 @@ import { elapsedSince } from '../parts';
 import { type IdentityWithHash, resolveCollection } from './collection';
 import { createLockActivities, type RunLiveness, temporalLiveness } from './lock';
 import { createPlanActivities } from './plan';
-import { intentKey, pruneStateFiles, readState, stateFromStore, stateRunPrefix, writeState } from './state';
+import { intentKey, pruneStateFiles, readState, stateFromStore, stateRunPrefix, writeState, writeStateFenced } from './state';
 
 export interface ResolveIndexOutput {
   physical: string;
@@ -33,12 +33,15 @@ export interface CommitInput {
   identity: IdentityWithHash;
   owner: { workflowId: string; runId: string };
   states: Record<string, SourceStateRef>;
+  /** The lock's fencing token (absent only in runs started before fencing). */
+  token?: number;
 }
 
 export function createSyncActivities(deps: Deps, opts: { liveness?: RunLiveness } = {}) {
   const { artifacts } = deps;
+  const locks = createLockActivities(deps, opts.liveness ?? temporalLiveness);
   return {
-    ...createLockActivities(deps, opts.liveness ?? temporalLiveness),
+    ...locks,
     ...createPlanActivities(deps),
 
     /**
@@ -90,7 +93,13 @@ export function createSyncActivities(deps: Deps, opts: { liveness?: RunLiveness 
         run: input.owner,
         sources: input.states,
       };
-      const uri = await writeState(artifacts, state);
+      let uri: string;
+      if (input.token === undefined) {
+        uri = await writeState(artifacts, state);
+      } else {
+        await locks.assertLockHeld({ collection: input.collection, owner: input.owner, token: input.token });
+        uri = await writeStateFenced(artifacts, { ...state, fence: input.token });
+      }
       await artifacts.delete(intentKey(input.collection));
       const pruned = await pruneStateFiles(artifacts, state);
       return { uri, pruned, runPrefix: stateRunPrefix(input.collection, input.owner.workflowId, input.owner.runId), elapsedMs: elapsedSince(started) };

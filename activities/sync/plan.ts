@@ -12,13 +12,13 @@
  */
 import type { CleanDocument } from '../../lib/schemas/documents';
 import type { PartRef } from '../../lib/schemas/ingest';
-import type { DocumentCounts, SourceStateRef, StateEntry, SyncSourceStatus, SyncSourceSummary } from '../../lib/schemas/sync';
+import type { DeletionsHeld, DocumentCounts, SourceStateRef, StateEntry, SyncSourceStatus, SyncSourceSummary } from '../../lib/schemas/sync';
 import { s3DocId } from '../../lib/crawl/s3';
-import type { CrawlIssue } from '../../lib/schemas/ingest';
+import type { CrawlIssue, ListingSummary } from '../../lib/schemas/ingest';
 import type { Deps } from '../deps';
-import type { ManifestEntry } from '../ingest/manifest';
+import type { DuplicateRef, ManifestEntry } from '../ingest/manifest';
 import { elapsedSince } from '../parts';
-import { diffSource, failedEntirely } from './diff';
+import { type ContentMember, type DeletionGuard, diffSource, exceedsGuard, failedEntirely, holdByContent, type LocationReport, type SourceDiff } from './diff';
 import { beat } from './heartbeat';
 import { intentKey, readEntries, stateFileKey } from './state';
 
@@ -30,8 +30,12 @@ export interface PlanSource {
   fetched: number;
   cleaned: number;
   failed: Record<string, number>;
-  /** The crawl report (failed locations are retained, not deleted). */
+  /** The crawl report: what each location said without a document (only GONE_REASONS delete). */
   reportUri?: string;
+  /** The cleaning drops (junk, too short, duplicates...): fetched, but their stored version is kept. */
+  dropReports?: string[];
+  /** Whether the crawl listed the source completely; a stored document absent from an incomplete listing is kept. */
+  listing?: ListingSummary;
   /** An s3 source synced for some keys only (push); bucket defaults to the artifact bucket, like the source's. */
   keys?: { bucket?: string; keys: string[] };
   error?: string;
@@ -42,11 +46,17 @@ export interface PlanInput {
   collection: string;
   owner: { workflowId: string; runId: string };
   manifestUri: string;
+  /** The manifest's duplicates (DuplicateRef JSON): a duplicate never deletes or overwrites what it duplicates. */
+  duplicatesUri?: string;
   previous: Record<string, SourceStateRef>;
   sources: PlanSource[];
   partSize: number;
   /** Pull: sources recorded before but no longer configured are removed (their documents deleted). */
   removeUnlisted: boolean;
+  /** Deleting more of a source than this holds every deletion of the sync (see exceedsGuard). */
+  deletionGuard: DeletionGuard;
+  /** This run may delete past the guard (set by hand for one run, never by a schedule's default). */
+  allowMassDeletion: boolean;
 }
 
 export interface DeletionRef {
@@ -62,15 +72,30 @@ export interface PlanOutput {
   states: Record<string, SourceStateRef>;
   sources: SyncSourceSummary[];
   totals: DocumentCounts;
+  /** Deletions the guard held back (nothing was deleted; the documents stay stored and recorded). */
+  deletionsHeld?: DeletionsHeld;
   elapsedMs: number;
 }
 
+/**
+ * The intent log: every document a sync is about to change in the store (insert, update, delete), written before the
+ * first load. If that sync dies, the next one finds the store possibly ahead of the recorded state for exactly these
+ * documents, and reconciles them whatever the source says now: present → loaded again; absent → deleted.
+ */
 interface Intent {
   owner: { workflowId: string; runId: string };
+  /** Inserted. (The name predates updates and deletes; kept so that an older intent still reads.) */
   docIds: string[];
+  updated?: string[];
+  deleted?: string[];
 }
 
 const zero = (): DocumentCounts => ({ inserted: 0, updated: 0, deleted: 0, unchanged: 0, retained: 0 });
+const emptyDiff = (): SourceDiff => ({ inserted: [], updated: [], deleted: [], unchanged: 0, retained: 0, keptBy: {}, next: [] });
+const union = (a: string[] | undefined, b: string[]): string[] => [...new Set([...(a ?? []), ...b])];
+
+/** The kept-by reason of held deletions (the others are crawl, cleaning and content reasons). */
+const DELETIONS_HELD = 'deletions_held';
 
 export function createPlanActivities(deps: Deps) {
   const { artifacts } = deps;
@@ -82,24 +107,69 @@ export function createPlanActivities(deps: Deps) {
       // Current documents per source, and where each one's cleaned record is.
       const current = new Map<string, StateEntry[]>();
       const partOf = new Map<string, string>();
+      const hashOf = new Map<string, string>();
       for await (const m of artifacts.readJsonl<ManifestEntry>(input.manifestUri)) {
         if (partOf.size % 1000 === 0) beat();
         let list = current.get(m.sourceId);
         if (!list) current.set(m.sourceId, (list = []));
         list.push({ docId: m.docId, contentHash: m.contentHash, location: m.location });
         partOf.set(m.docId, m.part);
+        hashOf.set(m.docId, m.contentHash);
       }
       const currentDocIds = new Set(partOf.keys());
 
-      const states: Record<string, SourceStateRef> = {};
+      // What each crawled source said about locations without a document, and the duplicates: docId → kept docId.
+      const duplicateOf = new Map<string, string>();
+      // (A document reached through two sources is a "duplicate" of itself: not a duplicate of another document.)
+      for (const d of input.duplicatesUri ? await artifacts.getJson<DuplicateRef[]>(input.duplicatesUri) : []) if (d.docId !== d.keptDocId) duplicateOf.set(d.docId, d.keptDocId);
+      const reportedBy = new Map<string, Map<string, LocationReport>>();
+      for (const src of input.sources) {
+        if (src.status !== 'crawled') continue;
+        const reported = new Map<string, LocationReport>();
+        reportedBy.set(src.sourceId, reported);
+        const reports = [...(src.reportUri ? [src.reportUri] : []), ...(src.dropReports ?? [])];
+        for (const uri of reports) {
+          beat();
+          for await (const issue of artifacts.readJsonl<CrawlIssue>(uri)) {
+            if (issue.reason === 'duplicate' && issue.docId && issue.duplicateOf && issue.docId !== issue.duplicateOf) duplicateOf.set(issue.docId, issue.duplicateOf);
+            else reported.set(issue.location, { reason: issue.reason, detail: issue.detail });
+          }
+        }
+      }
+
+      const previousBy = new Map<string, StateEntry[]>();
+      const previousHash = new Map<string, string>();
+      for (const src of input.sources) {
+        beat();
+        const entries = await readEntries(artifacts, input.previous[src.sourceId]);
+        previousBy.set(src.sourceId, entries);
+        for (const e of entries) previousHash.set(e.docId, e.contentHash);
+      }
+
+      // Documents found now that must not replace their stored version: duplicates, and content that converged.
+      const hashFor = (docId: string): string | undefined => {
+        for (let id: string | undefined = docId, hops = 0; id !== undefined && hops < 64; id = duplicateOf.get(id), hops++) {
+          const h = hashOf.get(id);
+          if (h) return h;
+        }
+        return undefined;
+      };
+      const members: ContentMember[] = [...hashOf].map(([docId, contentHash]) => ({ docId, contentHash, previousHash: previousHash.get(docId), kept: true }));
+      for (const docId of duplicateOf.keys()) {
+        const contentHash = hashFor(docId);
+        if (contentHash) members.push({ docId, contentHash, previousHash: previousHash.get(docId), kept: false });
+      }
+      const keep = holdByContent(members);
+      // A duplicate whose content could not be traced (its original was dropped too) still keeps its stored version.
+      for (const docId of duplicateOf.keys()) if (!keep.has(docId)) keep.set(docId, { reason: 'duplicate', contentHash: '' });
+
       const summaries: SyncSourceSummary[] = [];
-      const toLoad = new Set<string>();
-      const inserted: string[] = [];
-      const deletions: DeletionRef[] = [];
+      const diffs = new Map<string, SourceDiff>();
       const listed = new Set(input.sources.map((s) => s.sourceId));
 
       for (const src of input.sources) {
         const prevRef = input.previous[src.sourceId];
+        const previous = previousBy.get(src.sourceId) ?? [];
         const summary: SyncSourceSummary = {
           sourceId: src.sourceId,
           sourceType: src.sourceType,
@@ -109,71 +179,154 @@ export function createPlanActivities(deps: Deps) {
           ...zero(),
           ...(src.error ? { error: src.error } : {}),
         };
-        beat();
-        const previous = await readEntries(artifacts, prevRef);
+        summaries.push(summary);
         // A crawl of named keys (push) legitimately finds nothing when they were all deleted: not an outage.
         if (src.status === 'crawled' && !src.keys && failedEntirely(src.fetched, src.failed, previous.length)) {
           summary.status = 'failed';
           summary.error ??= `no document could be read (${Object.entries(src.failed).map(([k, v]) => `${k} ${v}`).join(', ')})`;
         }
         if (summary.status !== 'synced') {
-          if (prevRef) states[src.sourceId] = prevRef;
-          if (summary.status === 'failed') summary.retained = previous.length;
-          summaries.push(summary);
+          if (prevRef) diffs.set(src.sourceId, { ...emptyDiff(), next: previous });
+          if (summary.status === 'failed') {
+            summary.retained = previous.length;
+            if (previous.length > 0) summary.kept = { source_failed: previous.length };
+          }
           continue;
         }
-        const failedLocations = new Set<string>();
-        if (src.reportUri) {
-          for await (const issue of artifacts.readJsonl<CrawlIssue>(src.reportUri)) {
-            if (issue.kind === 'failed' && issue.reason !== 'not_found') failedLocations.add(issue.location);
-          }
-        }
+        if (src.listing && !src.listing.complete) summary.listingGaps = src.listing.gaps;
         const bucket = src.keys?.bucket ?? artifacts.bucket;
         const scope = src.keys ? new Set(src.keys.keys.map((k) => s3DocId(bucket, k))) : undefined;
-        const diff = diffSource(previous, current.get(src.sourceId) ?? [], { failedLocations, scope });
-        for (const e of diff.inserted) {
-          toLoad.add(e.docId);
-          inserted.push(e.docId);
-        }
-        for (const e of diff.updated) toLoad.add(e.docId);
-        for (const e of diff.deleted) deletions.push({ docId: e.docId, sourceId: src.sourceId, location: e.location });
-        Object.assign(summary, { inserted: diff.inserted.length, updated: diff.updated.length, deleted: diff.deleted.length, unchanged: diff.unchanged, retained: diff.retained });
-        const ref = await artifacts.putJsonl(stateFileKey(collection, owner.workflowId, owner.runId, src.sourceId), diff.next);
-        states[src.sourceId] = { uri: ref.uri, documents: ref.count, sourceType: src.sourceType };
-        summaries.push(summary);
+        diffs.set(
+          src.sourceId,
+          diffSource(previous, current.get(src.sourceId) ?? [], {
+            reported: reportedBy.get(src.sourceId),
+            listingComplete: src.listing?.complete ?? true,
+            keep,
+            scope,
+          }),
+        );
       }
 
-      // Sources recorded before that this sync does not list.
+      const toLoad = new Set<string>();
+      for (const diff of diffs.values()) for (const e of [...diff.inserted, ...diff.updated]) toLoad.add(e.docId);
+      // A document that moved to another source is deleted from one and inserted into the other: keep its points.
+      const reallyDeleted = (e: { docId: string }) => !toLoad.has(e.docId) && !currentDocIds.has(e.docId);
+
+      // Sources recorded before that this sync does not list (pull): all their documents go.
+      const removed = new Map<string, StateEntry[]>();
       for (const [sourceId, ref] of Object.entries(input.previous)) {
         if (listed.has(sourceId)) continue;
         if (!input.removeUnlisted) {
-          states[sourceId] = ref;
+          diffs.set(sourceId, { ...emptyDiff(), next: await readEntries(artifacts, ref) });
           continue;
         }
-        const previous = await readEntries(artifacts, ref);
-        for (const e of previous) deletions.push({ docId: e.docId, sourceId, location: e.location });
-        summaries.push({ sourceId, sourceType: ref.sourceType, status: 'removed', fetched: 0, cleaned: 0, ...zero(), deleted: previous.length });
+        removed.set(sourceId, await readEntries(artifacts, ref));
       }
 
-      // Orphans of a sync that died after inserting: in its intent, but neither recorded nor current.
-      const recorded = new Set<string>();
-      const staleIntent = await artifacts.getJsonIfExists<Intent>(intentKey(collection));
-      if (staleIntent && staleIntent.docIds.length > 0) {
-        for (const ref of Object.values(states)) for (const e of await readEntries(artifacts, ref)) recorded.add(e.docId);
-        for (const docId of staleIntent.docIds) {
-          if (!currentDocIds.has(docId) && !recorded.has(docId)) deletions.push({ docId, sourceId: '', location: '(orphan of an unfinished sync)' });
+      // The deletion guard: a sync that would delete too much of any source deletes nothing at all.
+      const over: string[] = [];
+      for (const src of input.sources) {
+        const deleted = diffs.get(src.sourceId)?.deleted.filter(reallyDeleted).length ?? 0;
+        if (exceedsGuard(deleted, previousBy.get(src.sourceId)?.length ?? 0, input.deletionGuard)) over.push(`${src.sourceId} (${deleted} of ${previousBy.get(src.sourceId)!.length})`);
+      }
+      for (const [sourceId, entries] of removed) {
+        if (exceedsGuard(entries.filter(reallyDeleted).length, entries.length, input.deletionGuard)) over.push(`${sourceId} (no longer configured: all ${entries.length})`);
+      }
+      const hold = over.length > 0 && !input.allowMassDeletion;
+
+      const deletions: DeletionRef[] = [];
+      let held = 0;
+      for (const src of input.sources) {
+        const diff = diffs.get(src.sourceId);
+        const summary = summaries.find((s) => s.sourceId === src.sourceId)!;
+        if (!diff || summary.status !== 'synced') continue;
+        const gone = diff.deleted.filter(reallyDeleted);
+        if (hold && gone.length > 0) {
+          // Held: the documents stay stored and recorded, so the next sync weighs them again.
+          diff.next.push(...gone);
+          diff.retained += gone.length;
+          diff.keptBy[DELETIONS_HELD] = (diff.keptBy[DELETIONS_HELD] ?? 0) + gone.length;
+          diff.deleted = diff.deleted.filter((e) => !reallyDeleted(e));
+          held += gone.length;
+        }
+        for (const e of diff.deleted) deletions.push({ docId: e.docId, sourceId: src.sourceId, location: e.location });
+        Object.assign(summary, { inserted: diff.inserted.length, updated: diff.updated.length, deleted: diff.deleted.filter(reallyDeleted).length, unchanged: diff.unchanged, retained: diff.retained });
+        if (Object.keys(diff.keptBy).length > 0) summary.kept = diff.keptBy;
+      }
+      for (const [sourceId, entries] of removed) {
+        const sourceType = input.previous[sourceId]!.sourceType;
+        if (hold) {
+          diffs.set(sourceId, { ...emptyDiff(), next: entries });
+          held += entries.length;
+          summaries.push({ sourceId, sourceType, status: 'removal_held', fetched: 0, cleaned: 0, ...zero(), retained: entries.length, kept: { [DELETIONS_HELD]: entries.length } });
+        } else {
+          for (const e of entries) deletions.push({ docId: e.docId, sourceId, location: e.location });
+          summaries.push({ sourceId, sourceType, status: 'removed', fetched: 0, cleaned: 0, ...zero(), deleted: entries.filter(reallyDeleted).length });
         }
       }
 
-      // A document that moved to another source is deleted from one and inserted into the other: keep its points.
-      const finalDeletions = dedupe(deletions.filter((d) => !toLoad.has(d.docId) && !currentDocIds.has(d.docId)));
+      // The intent of a sync that died: its documents may be ahead of the recorded state in the store. Present now →
+      // loaded again (an update or delete it made may have been reverted at the source); absent and not recorded →
+      // its orphaned points are deleted.
+      const staleIntent = await artifacts.getJsonIfExists<Intent>(intentKey(collection));
+      if (staleIntent) {
+        const recorded = new Set<string>();
+        for (const diff of diffs.values()) for (const e of diff.next) recorded.add(e.docId);
+        for (const docId of new Set([...staleIntent.docIds, ...(staleIntent.updated ?? []), ...(staleIntent.deleted ?? [])])) {
+          if (currentDocIds.has(docId)) {
+            if (!keep.has(docId) && recorded.has(docId)) toLoad.add(docId);
+          } else if (!recorded.has(docId)) {
+            deletions.push({ docId, sourceId: '', location: '(orphan of an unfinished sync)' });
+          }
+        }
+      }
+
+      const finalDeletions = dedupe(deletions.filter(reallyDeleted));
       const deletionsRef = await artifacts.putJson(`${runKey}/sync/deletions.json`, finalDeletions);
-      await artifacts.putJson(intentKey(collection), { owner, docIds: [...new Set([...(staleIntent?.docIds ?? []), ...inserted])] } satisfies Intent);
+      const inserted = new Set([...diffs.values()].flatMap((d) => d.inserted.map((e) => e.docId)));
+      const intent: Intent = {
+        owner,
+        docIds: union(staleIntent?.docIds, [...inserted]),
+        updated: union(staleIntent?.updated, [...toLoad].filter((d) => !inserted.has(d))),
+        deleted: union(staleIntent?.deleted, finalDeletions.map((d) => d.docId)),
+      };
+      await artifacts.putJson(intentKey(collection), intent);
+
+      // The new state files, which nothing points to until the commit.
+      const states: Record<string, SourceStateRef> = {};
+      for (const [sourceId, diff] of diffs) {
+        const sourceType = input.sources.find((s) => s.sourceId === sourceId)?.sourceType ?? input.previous[sourceId]!.sourceType;
+        const changed = diff.inserted.length + diff.updated.length + diff.deleted.length > 0 || diff.retained > 0;
+        const prevRef = input.previous[sourceId];
+        const status = summaries.find((s) => s.sourceId === sourceId)?.status;
+        if (prevRef && status !== 'synced' && !changed) {
+          states[sourceId] = prevRef;
+          continue;
+        }
+        const ref = await artifacts.putJsonl(stateFileKey(collection, owner.workflowId, owner.runId, sourceId), diff.next);
+        states[sourceId] = { uri: ref.uri, documents: ref.count, sourceType };
+      }
 
       const deltaParts = await writeDeltaParts(deps, runKey, toLoad, partOf, input.partSize);
       const totals = zero();
       for (const s of summaries) for (const k of Object.keys(totals) as Array<keyof DocumentCounts>) totals[k] += s[k];
-      return { deltaParts, deletionsUri: deletionsRef.uri, deletions: finalDeletions.length, states, sources: summaries, totals, elapsedMs: elapsedSince(started) };
+      const deletionsHeld: DeletionsHeld | undefined = hold
+        ? {
+            documents: held,
+            sources: over,
+            reason: `deleting ${over.join(', ')} is more than the guard allows (over ${Math.round(input.deletionGuard.maxShare * 100)}% of a source and at least ${input.deletionGuard.minDocuments} documents): nothing was deleted; if these deletions are right, run this sync once with allowMassDeletion`,
+          }
+        : undefined;
+      return {
+        deltaParts,
+        deletionsUri: deletionsRef.uri,
+        deletions: finalDeletions.length,
+        states,
+        sources: summaries,
+        totals,
+        ...(deletionsHeld ? { deletionsHeld } : {}),
+        elapsedMs: elapsedSince(started),
+      };
     },
 
     /** Removes documents from the vector store: their points and their parent sections. */

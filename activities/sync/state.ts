@@ -9,6 +9,8 @@
  * A sync writes its new state files before loading, and moves the pointer only after the load succeeded, so a sync
  * that fails halfway leaves the previous state in force and the next sync redoes the same work.
  */
+import { GetObjectCommand, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
+import { ApplicationFailure } from '@temporalio/activity';
 import { ArtifactNotFoundError, type ArtifactStore } from '../../lib/artifacts';
 import { type SourceStateRef, type StateEntry, stateDir, statePointerKey, type SyncState, syncStateSchema } from '../../lib/schemas/sync';
 import type { Deps } from '../deps';
@@ -69,6 +71,39 @@ export async function stateFromStore(deps: Deps, physical: string, prefix: strin
 
 export async function writeState(artifacts: ArtifactStore, state: SyncState): Promise<string> {
   return (await artifacts.putJson(statePointerKey(state.collection), state)).uri;
+}
+
+/**
+ * Writes the pointer under a fencing token: refused (LockLost) when a later lock holder already committed, and written
+ * with If-Match on the pointer read here, so a commit that raced with a later one cannot overwrite it.
+ */
+export async function writeStateFenced(artifacts: ArtifactStore, state: SyncState & { fence: number }): Promise<string> {
+  const Key = statePointerKey(state.collection);
+  let etag: string | undefined;
+  try {
+    const out = await artifacts.s3.send(new GetObjectCommand({ Bucket: artifacts.bucket, Key }));
+    const recorded = JSON.parse(await out.Body!.transformToString()) as { fence?: number };
+    if (recorded.fence !== undefined && recorded.fence > state.fence) {
+      throw ApplicationFailure.nonRetryable(
+        `the sync state of ${state.collection} was committed under a later lock (token ${recorded.fence} > ${state.fence}): this run may not commit`,
+        'LockLost',
+      );
+    }
+    etag = out.ETag;
+  } catch (err) {
+    if (!(err instanceof S3ServiceException && (err.$metadata.httpStatusCode === 404 || err.name === 'NoSuchKey'))) throw err;
+  }
+  try {
+    await artifacts.s3.send(
+      new PutObjectCommand({ Bucket: artifacts.bucket, Key, Body: JSON.stringify(state), ContentType: 'application/json', ...(etag ? { IfMatch: etag } : { IfNoneMatch: '*' }) }),
+    );
+  } catch (err) {
+    if (err instanceof S3ServiceException && (err.$metadata.httpStatusCode === 412 || err.name === 'PreconditionFailed')) {
+      throw ApplicationFailure.nonRetryable(`the sync state of ${state.collection} changed while this run committed: another lock holder committed first`, 'LockLost');
+    }
+    throw err;
+  }
+  return artifacts.uri(Key);
 }
 
 /** Deletes state files that the pointer no longer names (the lock is held, so no other sync is writing any). */

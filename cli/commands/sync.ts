@@ -44,36 +44,50 @@ interface SyncFlags {
   s3: string[];
   workflowId?: string;
   wait: boolean;
+  allowMassDeletion?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function syncInputFromFlags(flags: SyncFlags): SyncInput {
+  const allow = flags.allowMassDeletion ? { allowMassDeletion: true } : {};
   if (flags.config) {
     const input = loadSyncConfig(flags.config);
-    return flags.collection ? { ...input, collection: flags.collection } : input;
+    return { ...input, ...(flags.collection ? { collection: flags.collection } : {}), ...allow };
   }
   const base = ingestInputFromFlags({ ...flags, config: undefined }) as SyncInput;
   const s3 = flags.s3.map((prefix, i) => ({ type: 's3' as const, id: `s3-${i + 1}`, prefix }));
-  return { ...base, sources: [...base.sources, ...s3] as SyncInput['sources'] };
+  return { ...base, sources: [...base.sources, ...s3] as SyncInput['sources'], ...allow };
+}
+
+/** "3 network_error, 1 bot_challenge" */
+function byReason(counts: Record<string, number>): string {
+  return Object.entries(counts)
+    .map(([reason, n]) => `${n} ${reason}`)
+    .join(', ');
 }
 
 export function formatSyncProgress(p: SyncProgress): string {
   const d = p.documents;
-  const docs = d ? ` | +${d.inserted} ~${d.updated} -${d.deleted} =${d.unchanged}` : '';
-  return `[${p.phase}]${docs} | parts ${p.parts.loaded}/${p.parts.total} | chunks ${p.chunks.embedded} embedded, ${p.chunks.reused} reused, ${p.chunks.written} written`;
+  const docs = d ? ` | +${d.inserted} ~${d.updated} -${d.deleted} =${d.unchanged}${d.retained ? ` kept ${d.retained}` : ''}` : '';
+  const held = p.deletionsHeld ? ` | DELETIONS HELD (${p.deletionsHeld.documents})` : '';
+  return `[${p.phase}]${docs}${held} | parts ${p.parts.loaded}/${p.parts.total} | chunks ${p.chunks.embedded} embedded, ${p.chunks.reused} reused, ${p.chunks.written} written`;
 }
 
 export function formatSyncResult(r: SyncResult): string {
   const d = r.documents;
   const lines = [
     `collection   ${r.collection} → ${r.physicalCollection}${r.rebuilt ? ' (built and switched over)' : ''}${r.droppedCollection ? `, dropped ${r.droppedCollection}` : ''}`,
-    `documents    ${d.inserted} inserted, ${d.updated} updated, ${d.deleted} deleted, ${d.unchanged} unchanged${d.retained ? `, ${d.retained} kept (unreadable this time)` : ''}`,
+    `documents    ${d.inserted} inserted, ${d.updated} updated, ${d.deleted} deleted, ${d.unchanged} unchanged${d.retained ? `, ${d.retained} kept (not confirmed this time, see below)` : ''}`,
     `chunks       ${r.chunks.embedded} embedded, ${r.chunks.reused} reused from cache, ${r.chunks.written} written, ${r.chunks.deleted} deleted`,
   ];
+  if (r.deletionsHeld) lines.push(`DELETIONS HELD ${r.deletionsHeld.documents} document(s): ${r.deletionsHeld.reason}`);
   for (const s of r.sources) {
-    if (s.status === 'synced') continue;
-    lines.push(`source       ${s.sourceId}: ${s.status}${s.error ? ` (${s.error})` : ''}`);
+    if (s.status !== 'synced' || s.kept) {
+      const kept = s.kept ? `; kept ${byReason(s.kept)}` : '';
+      lines.push(`source       ${s.sourceId}: ${s.status}${s.error ? ` (${s.error})` : ''}${kept}`);
+    }
+    for (const gap of s.listingGaps ?? []) lines.push(`             listing incomplete: ${gap}`);
   }
   lines.push(`state        ${r.state}`, `report       ${r.report}`);
   return lines.join('\n');
@@ -89,6 +103,7 @@ export function registerSyncCommand(program: Command): void {
     .option('--s3 <prefix>', 'an inbox prefix in the configured bucket (repeatable)', collect, [])
     .option('--workflow-id <id>', 'workflow id (default: sync-<collection>-<timestamp>)')
     .option('--no-wait', 'start and print the workflow id without waiting')
+    .option('--allow-mass-deletion', 'let this one run delete more than the deletion guard allows (check a held run first)')
     .action(async (flags: SyncFlags) => {
       const config = loadConfig();
       const client = await TwinflowClient.connect(config);

@@ -43,7 +43,7 @@ export class FolderSource implements Source {
       const location = pathToFileURL(given).href;
       const reason = e.code === 'ENOENT' ? 'not_found' : 'unreadable';
       // Reported whatever the cursor: a retried crawl must not end quietly when the folder went away.
-      yield { ...report(location, reason, `folder ${given}: ${e.message}`), cursor: opts.resumeAfter || location };
+      yield { ...report(location, reason, `folder ${given}: ${e.message}`, { listing: true }), cursor: opts.resumeAfter || location };
       return;
     }
     const { items, reports } = await this.walk(root, opts.signal);
@@ -71,7 +71,7 @@ export class FolderSource implements Source {
       try {
         entries = await fs.readdir(dir, { withFileTypes: true });
       } catch (err) {
-        reports.push(report(fileUrl(dir, true), 'unreadable', (err as Error).message));
+        reports.push(report(fileUrl(dir, true), 'unreadable', (err as Error).message, { listing: true }));
         return;
       }
       for (const entry of entries) {

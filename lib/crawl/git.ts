@@ -56,7 +56,7 @@ export class GitSource implements Source {
       const cloned = await this.cloneWithRetries(dir, opts.signal);
       if ('error' in cloned) {
         // Reported whatever the cursor, so a retried crawl does not end quietly with half a repository.
-        yield { ...report(this.remote.canonical, 'clone_failed', cloned.error), cursor: opts.resumeAfter || this.remote.canonical };
+        yield { ...report(this.remote.canonical, 'clone_failed', cloned.error, { listing: true }), cursor: opts.resumeAfter || this.remote.canonical };
         return;
       }
       const { items, reports } = await this.listFiles(dir, opts.signal);
@@ -94,7 +94,18 @@ export class GitSource implements Source {
       const ref = this.config.ref ? ` (ref ${this.config.ref})` : '';
       return { error: `git clone of ${redactUrl(this.config.url)}${ref} failed: ${redactUrl(lastLines(stderr))}`, permanent: PERMANENT_CLONE_ERROR.test(stderr) };
     }
-    const commit = (await this.run(['-C', dir, 'rev-parse', 'HEAD'], { signal })).trim();
+    // A repository without a commit clones "successfully" (git only warns); it has no HEAD to read.
+    const head = await this.run(['-C', dir, 'rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { signal }).catch((err: unknown) => {
+      if (signal?.aborted) throw signal.reason;
+      if ((err as { code?: unknown }).code === 1) return '';
+      throw err;
+    });
+    const commit = head.trim();
+    if (!commit) {
+      // Over plain (dumb) HTTP, a web page where a repository was expected clones as an empty repository too.
+      const http = /^https?:/i.test(this.remote.cloneUrl) ? ', or the URL is not a git repository (a web page answers like an empty one)' : '';
+      return { error: `git clone of ${redactUrl(this.config.url)}: the repository is empty (it has no commit to read)${http}`, permanent: true };
+    }
     return { commit };
   }
 

@@ -8,7 +8,13 @@ export type CrawlReason =
   /** 4xx other than 404/410, or 429/5xx still failing after the retries. */
   | 'http_error'
   | 'not_found'
+  /** robots.txt forbids this URL (its rules were read). */
   | 'robots_disallowed'
+  /**
+   * robots.txt could not be read (5xx, network error, timeout): RFC 9309 says to assume everything is disallowed for
+   * now. A failure, not a choice: the page's stored version is kept.
+   */
+  | 'robots_unavailable'
   | 'too_large'
   /** A response that is not HTML, Markdown or plain text (PDF, image, JSON...). */
   | 'non_html'
@@ -48,6 +54,12 @@ export type CrawlResult =
       status?: number;
       /** How many locations one report stands for (e.g. pages over maxPages); 1 when absent. */
       count?: number;
+      /**
+       * This report is about a list of documents (a sitemap, a feed, a directory, a repository, a limit that cut the
+       * list), not one document: the source's listing is incomplete this time, so a stored document missing from it
+       * is no evidence that the document is gone.
+       */
+      listing?: true;
     };
 
 export type CrawlOutcome = CrawlResult & {
@@ -76,6 +88,11 @@ export interface CrawlOptions {
 
 export interface Source {
   readonly id: string;
+  /**
+   * Why this source's listing can never be complete, if it cannot (e.g. a feed lists only its latest items): then a
+   * stored document that the crawl does not list is kept, never read as deleted.
+   */
+  readonly partialListing?: string;
   crawl(opts?: CrawlOptions): AsyncIterable<CrawlOutcome>;
 }
 
@@ -97,7 +114,7 @@ export function outcomeKind(reason: CrawlReason): 'skipped' | 'failed' {
 }
 
 /** A skipped or failed outcome for `location`, classified by its reason. */
-export function report(location: string, reason: CrawlReason, detail: string, extra: { status?: number; count?: number } = {}): CrawlResult {
+export function report(location: string, reason: CrawlReason, detail: string, extra: { status?: number; count?: number; listing?: boolean } = {}): CrawlResult {
   return {
     kind: outcomeKind(reason),
     location,
@@ -105,5 +122,13 @@ export function report(location: string, reason: CrawlReason, detail: string, ex
     detail,
     ...(extra.status !== undefined ? { status: extra.status } : {}),
     ...(extra.count !== undefined ? { count: extra.count } : {}),
+    ...(extra.listing ? { listing: true as const } : {}),
   };
 }
+
+/**
+ * Reasons that are positive evidence that a stored document is gone from its source: the source answered 404/410
+ * for it, or the configuration (exclude patterns) or the site's own robots.txt rules now leave it out. Every other
+ * reason (a failure, a limit, a type the crawler cannot read) says nothing about the document, which is kept.
+ */
+export const GONE_REASONS: ReadonlySet<string> = new Set<CrawlReason>(['not_found', 'excluded', 'robots_disallowed']);

@@ -67,6 +67,20 @@ export interface CrawlIssue {
   reason: string;
   detail: string;
   status?: number;
+  /** A cleaning drop: the document's id (dropped documents were fetched, so they have one). */
+  docId?: string;
+  /** A duplicate: the docId of the document with the same content that was kept. */
+  duplicateOf?: string;
+}
+
+/**
+ * Whether a crawl listed its source's documents completely: every sitemap, directory, repository or prefix read, and
+ * nothing cut by a limit. Only a complete listing lets a sync read a stored document's absence as a deletion.
+ */
+export interface ListingSummary {
+  complete: boolean;
+  /** Why not, one line each (the first few). */
+  gaps: string[];
 }
 
 export interface SourceResult {
@@ -80,6 +94,9 @@ export interface SourceResult {
   rawParts: PartRef[];
   cleanedParts: PartRef[];
   reportUri: string;
+  /** The cleaning drops (JSON Lines of CrawlIssue, one file per cleaned part): documents fetched but not kept. */
+  dropReports: string[];
+  listing: ListingSummary;
   /** The first issues, for the workflow result; the full list is in reportUri. */
   issues: CrawlIssue[];
   /** Activity time per step, in milliseconds (for the benchmark's per-step shares). */
@@ -94,7 +111,7 @@ export interface IngestResult {
   documents: { fetched: number; cleaned: number; duplicates: number; loaded: number; skipped: ReasonCounts; failed: ReasonCounts; dropped: ReasonCounts };
   chunks: number;
   vectors: { written: number; embedded: number; reused: number };
-  sources: Array<Omit<SourceResult, 'rawParts' | 'cleanedParts' | 'timingsMs'>>;
+  sources: Array<Omit<SourceResult, 'rawParts' | 'cleanedParts' | 'dropReports' | 'timingsMs'>>;
   artifacts: { manifest: string; report: string; raw: string[]; cleaned: string[] };
   timings: Record<string, number>;
 }

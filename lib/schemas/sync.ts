@@ -17,6 +17,13 @@ export const syncScopeSchema = z
   .strict();
 export type SyncScope = z.output<typeof syncScopeSchema>;
 
+export const deletionGuardSchema = z
+  .object({
+    maxShare: z.number().min(0).max(1).default(0.2),
+    minDocuments: z.number().int().min(1).default(3),
+  })
+  .strict();
+
 /** Same shape as the ingest input, plus `only` (set by push): one config file drives ingest, sync, schedule and push. */
 export const syncInputSchema = z
   .object({
@@ -31,6 +38,13 @@ export const syncInputSchema = z
      * (pull), `sources` is the collection's complete list: documents of a source no longer listed are deleted.
      */
     only: z.array(syncScopeSchema).min(1).optional(),
+    /**
+     * The deletion guard (like rsync's --max-delete): a sync that would delete more than `maxShare` of a source's
+     * stored documents, and at least `minDocuments` of them, deletes nothing at all and reports "deletions held".
+     */
+    deletionGuard: deletionGuardSchema.prefault({}),
+    /** Let this one run delete past the guard (after checking that the deletions are right). */
+    allowMassDeletion: z.boolean().default(false),
   })
   .strict()
   .superRefine((input, ctx) => {
@@ -98,6 +112,8 @@ export const syncStateSchema = z.object({
   physical: z.string(),
   identity: z.object({ hash: z.string(), model: z.string(), dimension: z.number(), chunking: z.record(z.string(), z.number()) }),
   run: z.object({ workflowId: z.string(), runId: z.string() }),
+  /** The fencing token of the lock under which this state was committed (absent before fencing). */
+  fence: z.number().int().optional(),
   sources: z.record(z.string(), z.object({ uri: z.string(), documents: z.number().int().nonnegative(), sourceType: z.string() })),
 });
 export type SyncState = z.output<typeof syncStateSchema>;
@@ -111,6 +127,10 @@ export function statePointerKey(collection: string): string {
 export function syncLockKey(collection: string): string {
   return `${stateDir(collection)}/lock.json`;
 }
+/** The last fencing token drawn for the collection's lock (see activities/sync/lock.ts). */
+export function fenceKey(collection: string): string {
+  return `${stateDir(collection)}/fence.json`;
+}
 
 // ---- results ----
 
@@ -119,8 +139,19 @@ export interface DocumentCounts {
   updated: number;
   deleted: number;
   unchanged: number;
-  /** Could not be read this time (network error, site down): their previous version stays loaded and recorded. */
+  /**
+   * Stored documents the crawl did not confirm but that are not positively gone (a failure, junk, a duplicate, an
+   * incomplete listing, deletions held by the guard): their previous version stays loaded and recorded.
+   */
   retained: number;
+}
+
+/** The deletion guard held this sync's deletions back: nothing was deleted. */
+export interface DeletionsHeld {
+  documents: number;
+  /** The sources over the guard, with their counts. */
+  sources: string[];
+  reason: string;
 }
 
 export type SyncSourceStatus =
@@ -131,7 +162,9 @@ export type SyncSourceStatus =
   /** Not part of this (push) sync: left as it was. */
   | 'untouched'
   /** In the recorded state but no longer configured: its documents were deleted. */
-  | 'removed';
+  | 'removed'
+  /** No longer configured, but the deletion guard held the removal back: its documents stay. */
+  | 'removal_held';
 
 export interface SyncSourceSummary extends DocumentCounts {
   sourceId: string;
@@ -141,6 +174,10 @@ export interface SyncSourceSummary extends DocumentCounts {
   cleaned: number;
   /** Why the source failed, when it did. */
   error?: string;
+  /** `retained` by reason (e.g. network_error, bot_challenge, too_short, duplicate, not_listed, deletions_held). */
+  kept?: Record<string, number>;
+  /** Why the listing was incomplete this time (then documents missing from it were kept, not deleted). */
+  listingGaps?: string[];
 }
 
 export interface SyncResult {
@@ -156,6 +193,9 @@ export interface SyncResult {
   chunks: { embedded: number; reused: number; written: number; deleted: number };
   sources: SyncSourceSummary[];
   failedSources: string[];
+  /** 'deletions_held': the guard held the deletions back (see deletionsHeld); nothing was deleted. */
+  status: 'ok' | 'deletions_held';
+  deletionsHeld?: DeletionsHeld;
   /** The state pointer written by this sync. */
   state: string;
   report: string;
@@ -167,6 +207,8 @@ export interface SyncProgress {
   parts: { total: number; loaded: number };
   documents?: DocumentCounts;
   chunks: { embedded: number; reused: number; written: number };
+  /** Set once the plan held the deletions back. */
+  deletionsHeld?: DeletionsHeld;
 }
 
 // ---- push: the per-collection debouncer ----

@@ -50,6 +50,8 @@ export interface FixtureSiteOptions {
   pages?: string[] | number;
   /** Items in /feed.xml. Default 10. */
   feedSize?: number;
+  /** Listen on this port (a stable origin: the same URLs, so the same document ids, across runs). Default: any free one. */
+  port?: number;
 }
 
 export interface FixtureSite {
@@ -65,6 +67,10 @@ export interface FixtureSite {
   requests: Array<{ path: string; at: number; userAgent?: string }>;
   /** Serve `pathname` (exact match, without query) with a handler of your own; replaces any route there. */
   setRoute(pathname: string, handler: RouteHandler): void;
+  /** Serve every path with this handler (before setRoute's), or stop doing so with undefined: a whole site's bad night. */
+  setFallback(handler: RouteHandler | undefined): void;
+  /** Removes every route set with setRoute and the fallback: the site serves its fixtures again. */
+  clearRoutes(): void;
   close(): Promise<void>;
 }
 
@@ -85,6 +91,7 @@ export async function startFixtureSite(opts: FixtureSiteOptions = {}): Promise<F
   const feedSize = opts.feedSize ?? 10;
   const bySlug = new Map(pages.map((p) => [p.slug, p]));
   const routes = new Map<string, RouteHandler>();
+  let fallback: RouteHandler | undefined;
   const hits = new Map<string, number>();
   const requests: FixtureSite['requests'] = [];
   let baseUrl = '';
@@ -93,7 +100,7 @@ export async function startFixtureSite(opts: FixtureSiteOptions = {}): Promise<F
     const pathname = new URL(req.url ?? '/', 'http://x').pathname;
     hits.set(pathname, (hits.get(pathname) ?? 0) + 1);
     requests.push({ path: pathname, at: performance.now(), userAgent: req.headers['user-agent'] });
-    const custom = routes.get(pathname);
+    const custom = fallback ?? routes.get(pathname);
     if (custom) {
       Promise.resolve(custom(req, res)).catch((err: unknown) => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
@@ -117,7 +124,10 @@ export async function startFixtureSite(opts: FixtureSiteOptions = {}): Promise<F
   });
   // Tests abort responses mid-body on purpose; a reset socket is not an error of the site.
   server.on('clientError', (_err, socket) => socket.destroy());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', resolve);
+  });
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {
@@ -127,6 +137,11 @@ export async function startFixtureSite(opts: FixtureSiteOptions = {}): Promise<F
     hits,
     requests,
     setRoute: (p, handler) => void routes.set(p, handler),
+    setFallback: (handler) => void (fallback = handler),
+    clearRoutes: () => {
+      routes.clear();
+      fallback = undefined;
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

@@ -62,7 +62,7 @@ export async function discoverPages(config: WebSourceConfig, fetcher: HttpFetche
   const readList = async (url: string, what: string): Promise<string | undefined> => {
     const res = await fetcher.get(url, { signal, maxBytes: MAX_LIST_BYTES, acceptHeader: LIST_ACCEPT });
     if (!res.ok) {
-      reports.push(report(url, res.reason, `${what}: ${res.detail}`, { status: res.status }));
+      reports.push(report(url, res.reason, `${what}: ${res.detail}`, { status: res.status, listing: true }));
       return undefined;
     }
     listsRead++;
@@ -71,7 +71,7 @@ export async function discoverPages(config: WebSourceConfig, fetcher: HttpFetche
       try {
         bytes = gunzipSync(bytes, { maxOutputLength: MAX_LIST_BYTES });
       } catch (err) {
-        reports.push(report(url, 'parse_error', `${what}: cannot gunzip: ${(err as Error).message}`));
+        reports.push(report(url, 'parse_error', `${what}: cannot gunzip: ${(err as Error).message}`, { listing: true }));
         return undefined;
       }
     }
@@ -91,7 +91,7 @@ export async function discoverPages(config: WebSourceConfig, fetcher: HttpFetche
       sitemap = parseSitemap(xml);
     } catch (err) {
       if (!(err instanceof XmlFormatError)) throw err;
-      reports.push(report(url, 'parse_error', err.message));
+      reports.push(report(url, 'parse_error', err.message, { listing: true }));
       return;
     }
     if (sitemap.kind === 'urlset') {
@@ -101,9 +101,9 @@ export async function discoverPages(config: WebSourceConfig, fetcher: HttpFetche
     for (const child of sitemap.sitemaps) {
       const childUrl = tryCanonicalHttpUrl(child, url);
       if (!childUrl) {
-        reports.push(report(child, 'invalid_url', `sitemap index ${url} lists a sitemap that is not an http(s) URL`));
+        reports.push(report(child, 'invalid_url', `sitemap index ${url} lists a sitemap that is not an http(s) URL`, { listing: true }));
       } else if (depth + 1 > config.maxSitemapDepth) {
-        reports.push(report(childUrl, 'limit_reached', `sitemap nested deeper than maxSitemapDepth=${config.maxSitemapDepth} (listed by ${url})`));
+        reports.push(report(childUrl, 'limit_reached', `sitemap nested deeper than maxSitemapDepth=${config.maxSitemapDepth} (listed by ${url})`, { listing: true }));
       } else {
         await readSitemap(childUrl, depth + 1);
       }
@@ -120,7 +120,7 @@ export async function discoverPages(config: WebSourceConfig, fetcher: HttpFetche
       }
     } catch (err) {
       if (!(err instanceof XmlFormatError)) throw err;
-      reports.push(report(url, 'parse_error', err.message));
+      reports.push(report(url, 'parse_error', err.message, { listing: true }));
     }
   }
 
@@ -135,7 +135,7 @@ export async function discoverPages(config: WebSourceConfig, fetcher: HttpFetche
   const over = kept.length - items.length;
   if (over > 0) {
     reports.push(
-      report(kept[config.maxPages]!.key, 'limit_reached', `${over} more page(s) than maxPages=${config.maxPages} were found and not crawled, from this one on`, { count: over }),
+      report(kept[config.maxPages]!.key, 'limit_reached', `${over} more page(s) than maxPages=${config.maxPages} were found and not crawled, from this one on`, { count: over, listing: true }),
     );
   }
   return { items, reports, listsRead };

@@ -71,7 +71,8 @@ type Hop =
   | { t: 'body'; status: number; headers: Headers; mime: string; bytes: Uint8Array }
   | { t: 'rejected'; status: number; mime: string }
   | { t: 'status'; status: number; headers: Headers }
-  | { t: 'error'; reason: 'timeout' | 'network_error' | 'too_large'; detail: string };
+  /** `permanent`: another attempt gets the same answer (a certificate the crawler does not trust). */
+  | { t: 'error'; reason: 'timeout' | 'network_error' | 'too_large'; detail: string; permanent?: boolean };
 
 interface HostState {
   limit: LimitFunction;
@@ -81,7 +82,12 @@ interface HostState {
 }
 
 type RobotsRules = { isAllowed(url: string, ua?: string): boolean | undefined; getCrawlDelay(ua?: string): number | undefined };
-type RobotsVerdict = { rules: RobotsRules } | { all: 'allow' } | { all: 'disallow'; why: string };
+type RobotsVerdict =
+  | { rules: RobotsRules }
+  | { all: 'allow' }
+  | { all: 'unavailable'; why: string }
+  /** The host itself could not be reached (DNS, refused, TLS, timeout): the page fails with that reason. */
+  | { all: 'unreachable'; reason: 'network_error' | 'timeout'; why: string };
 
 const ROBOTS_MAX_BYTES = 512 * 1024;
 const MAX_CRAWL_DELAY_MS = 60_000;
@@ -125,7 +131,7 @@ export class HttpFetcher {
       chain.push(current.href);
       if (checkRobots) {
         const denied = await this.robotsDenial(current, opts.signal);
-        if (denied) return { ok: false, url: current.href, reason: 'robots_disallowed', detail: denied };
+        if (denied) return { ok: false, url: current.href, ...denied };
       }
       const hop = await this.withRetries(current, opts);
       switch (hop.t) {
@@ -175,7 +181,7 @@ export class HttpFetcher {
     const { attempts } = this.settings.retry;
     for (let attempt = 1; ; attempt++) {
       const hop = await this.hostState(url.host).limit(() => this.hop(url, opts));
-      const retryable = (hop.t === 'status' && isRetryableStatus(hop.status)) || (hop.t === 'error' && hop.reason === 'network_error');
+      const retryable = (hop.t === 'status' && isRetryableStatus(hop.status)) || (hop.t === 'error' && hop.reason === 'network_error' && !hop.permanent);
       if (!retryable || attempt >= attempts) return hop;
       const retryAfter = hop.t === 'status' && (hop.status === 429 || hop.status === 503) ? parseRetryAfter(hop.headers.get('retry-after'), this.now()) : undefined;
       await this.sleep(retryDelayMs(attempt, this.settings.retry, retryAfter, this.random), opts.signal);
@@ -220,13 +226,16 @@ export class HttpFetcher {
       const bytes = await readLimited(res, maxBytes);
       if (!bytes) {
         local.abort();
-        return { t: 'error', reason: 'too_large', detail: `body is over the limit of ${maxBytes} bytes (stopped reading)` };
+        // fetch() decodes Content-Encoding as it reads, so the limit holds for what the body inflates to (a gzip bomb).
+        const encoding = res.headers.get('content-encoding');
+        const decoded = encoding && encoding !== 'identity' ? ` once decoded (Content-Encoding: ${encoding})` : '';
+        return { t: 'error', reason: 'too_large', detail: `body is over the limit of ${maxBytes} bytes${decoded} (stopped reading)` };
       }
       return { t: 'body', status: res.status, headers: res.headers, mime, bytes };
     } catch (err) {
       if (opts.signal?.aborted) throw opts.signal.reason;
       if (timeout.aborted) return { t: 'error', reason: 'timeout', detail: `no complete response within ${this.settings.timeoutMs} ms` };
-      return { t: 'error', reason: 'network_error', detail: describeNetworkError(err) };
+      return { t: 'error', reason: 'network_error', ...describeNetworkError(err) };
     }
   }
 
@@ -248,8 +257,8 @@ export class HttpFetcher {
     await this.sleep(at - now, signal);
   }
 
-  /** Why robots.txt forbids this URL, or undefined when it is allowed. */
-  private async robotsDenial(url: URL, signal?: AbortSignal): Promise<string | undefined> {
+  /** Why robots.txt forbids this URL (its rules, or an unreadable robots.txt), or undefined when it is allowed. */
+  private async robotsDenial(url: URL, signal?: AbortSignal): Promise<{ reason: CrawlReason; detail: string } | undefined> {
     let verdict = this.robots.get(url.origin);
     if (!verdict) {
       verdict = this.loadRobots(url, signal);
@@ -258,8 +267,11 @@ export class HttpFetcher {
       verdict.catch(() => this.robots.delete(url.origin));
     }
     const v = await verdict;
-    if ('all' in v) return v.all === 'disallow' ? v.why : undefined;
-    return v.rules.isAllowed(url.href, this.robotsAgent) === false ? `disallowed by ${url.origin}/robots.txt` : undefined;
+    if ('all' in v) {
+      if (v.all === 'unreachable') return { reason: v.reason, detail: v.why };
+      return v.all === 'unavailable' ? { reason: 'robots_unavailable', detail: v.why } : undefined;
+    }
+    return v.rules.isAllowed(url.href, this.robotsAgent) === false ? { reason: 'robots_disallowed', detail: `disallowed by ${url.origin}/robots.txt` } : undefined;
   }
 
   private async loadRobots(url: URL, signal?: AbortSignal): Promise<RobotsVerdict> {
@@ -275,10 +287,16 @@ export class HttpFetcher {
       return { rules };
     }
     // RFC 9309: a robots.txt that is absent (4xx) allows everything; one that cannot be reached (5xx, network)
-    // means the crawler must assume everything is disallowed.
-    if (res.status !== undefined && res.status >= 400 && res.status < 500) return { all: 'allow' };
+    // means the crawler must assume everything is disallowed. 429 is the site asking us to slow down, not saying
+    // that it has no robots.txt: read as unreachable, as the major crawlers do.
+    if (res.status !== undefined && res.status >= 400 && res.status < 500 && res.status !== 429) return { all: 'allow' };
     if (res.reason === 'too_large') return { all: 'allow' };
-    return { all: 'disallow', why: `${robotsUrl} could not be read (${res.detail}); RFC 9309 says to assume crawling is disallowed` };
+    // Nothing answered at all (no such host, connection refused, TLS failure, timeout): that is the page's failure
+    // too, and is reported as what it is rather than as a robots.txt problem.
+    if (res.reason === 'network_error' || res.reason === 'timeout') {
+      return { all: 'unreachable', reason: res.reason, why: `cannot reach ${url.host}: ${res.detail} (while reading ${robotsUrl}; the page itself was not requested)` };
+    }
+    return { all: 'unavailable', why: `${robotsUrl} could not be read (${res.detail}); RFC 9309 says to assume crawling is disallowed for now` };
   }
 }
 
@@ -307,8 +325,30 @@ async function readLimited(res: Response, maxBytes: number): Promise<Uint8Array 
   return out;
 }
 
-function describeNetworkError(err: unknown): string {
-  const e = err as { message?: string; cause?: { code?: string; message?: string } };
-  const cause = e?.cause?.code ?? e?.cause?.message;
-  return cause ? `${e.message ?? 'request failed'} (${cause})` : (e?.message ?? String(err));
+/** OpenSSL's verification codes and Node's TLS errors: the certificate is not trusted, and will not be next time. */
+const TLS_CERT_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|HOSTNAME|ALTNAME/;
+
+interface NetworkCause {
+  code?: string;
+  message?: string;
+  /** Happy Eyeballs (several addresses tried) reports one error per address. */
+  errors?: NetworkCause[];
+}
+
+/**
+ * What went wrong under fetch()'s bare "fetch failed": the system error that undici puts in `cause`, with its code,
+ * e.g. "fetch failed: getaddrinfo ENOTFOUND example.invalid", "fetch failed: connect ECONNREFUSED 127.0.0.1:8080" or
+ * "fetch failed: TLS certificate problem: self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)".
+ */
+function describeNetworkError(err: unknown): { detail: string; permanent: boolean } {
+  const e = err as { message?: string; cause?: NetworkCause };
+  let cause = e?.cause;
+  if (!cause?.message && cause?.errors?.length) cause = cause.errors[0];
+  const head = e?.message ?? String(err);
+  if (!cause || (!cause.code && !cause.message)) return { detail: head, permanent: false };
+  const code = cause.code ?? '';
+  const tls = TLS_CERT_ERROR.test(code);
+  const message = (cause.message ?? code).replace(/\s+/g, ' ').trim();
+  const what = tls ? `TLS certificate problem: ${message}` : message;
+  return { detail: `${head}: ${what}${code && !message.includes(code) ? ` (${code})` : ''}`, permanent: tls };
 }

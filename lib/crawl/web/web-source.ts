@@ -30,12 +30,15 @@ const MAX_WINDOW = 32;
 
 export class WebSource implements Source {
   readonly id: string;
+  readonly partialListing?: string;
 
   constructor(
     readonly config: WebSourceConfig,
     private readonly deps: WebSourceDeps = {},
   ) {
     this.id = config.id;
+    // A feed lists only its latest items: a page that dropped out of it is older, not gone.
+    if (config.feeds?.length) this.partialListing = 'a feed lists only its latest items';
   }
 
   async *crawl(opts: CrawlOptions = {}): AsyncGenerator<CrawlOutcome> {

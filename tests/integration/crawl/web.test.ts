@@ -342,7 +342,7 @@ describe('web source: politeness and resumption', () => {
 
       other.setRoute('/robots.txt', (_q, res) => res.writeHead(503).end());
       const down = await crawlAll(web({ urls: [other.url('/cnn/')] }));
-      expect(down.reportFor(other.url('/cnn/'))).toMatchObject({ kind: 'skipped', reason: 'robots_disallowed' });
+      expect(down.reportFor(other.url('/cnn/'))).toMatchObject({ kind: 'failed', reason: 'robots_unavailable' });
       expect(down.reportFor(other.url('/cnn/')).detail).toMatch(/robots\.txt could not be read.*RFC 9309/);
       expect(other.hits.get('/cnn/')).toBe(1); // only the first crawl's request
 
