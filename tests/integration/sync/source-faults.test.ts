@@ -10,9 +10,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../../activities';
 import { createDeps, type Deps } from '../../../activities/deps';
+import { applySyncSchedule, deleteSyncSchedule, triggerSyncSchedule } from '../../../client/schedules';
 import { PROJECT_ROOT } from '../../../lib/config';
 import type { SyncInput, SyncResult } from '../../../lib/schemas/sync';
 import { type FixtureSite, startFixtureSite } from '../../helpers/fixture-site';
@@ -242,6 +244,71 @@ describe('a bad night at the source loses nothing', () => {
     expect(result.chunks.embedded).toBe(0);
     expect(await snapshot()).toEqual(healthy);
     expect(searchAttributes.TwinflowStatus).toBeUndefined();
+  });
+});
+
+describe('the nightly schedule', () => {
+  it('fires during a bad night (challenge pages, then the site down) and loses nothing', async () => {
+    const scheduleId = `faults-${collection}`;
+    await withWorker(config, createActivities(deps), async ({ client, taskQueue }) => {
+      await applySyncSchedule(client, { id: scheduleId, cron: '0 2 * * *', sync: input() }, { taskQueue });
+      try {
+        const night = async (n: number) => {
+          await triggerSyncSchedule(client, scheduleId);
+          const deadline = Date.now() + 60_000;
+          let ids: string[] = [];
+          while (ids.length < n) {
+            if (Date.now() > deadline) throw new Error(`the schedule took ${ids.length} actions, expected ${n}`);
+            await sleep(200);
+            ids = (await client.schedule.getHandle(scheduleId).describe()).info.recentActions.map((a) => a.action.workflow.workflowId);
+          }
+          return (await client.workflow.getHandle(ids[n - 1]!).result()) as SyncResult;
+        };
+        site.setFallback((_q, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(CHALLENGE));
+        const challenged = await night(1);
+        site.clearRoutes();
+        expect(challenged.documents.deleted).toBe(0);
+        expect(await snapshot()).toEqual(healthy);
+        site.setFallback((req, res) => res.socket?.destroy());
+        const down = await night(2);
+        site.clearRoutes();
+        expect(down.documents.deleted).toBe(0);
+        expect(await snapshot()).toEqual(healthy);
+        const healthyNight = await night(3);
+        expect(healthyNight.documents).toEqual({ inserted: 0, updated: 0, deleted: 0, unchanged: PAGES.length, retained: 0 });
+      } finally {
+        site.clearRoutes();
+        await deleteSyncSchedule(client, scheduleId).catch(() => undefined);
+      }
+    });
+  });
+});
+
+describe('a feed lists only its latest items', () => {
+  it('so a page that dropped out of the feed is kept, not deleted', async () => {
+    const feedCollection = `${collection}_feed`;
+    const feedInput = (): SyncInput => ({ ...input(), collection: feedCollection, sources: [{ ...input().sources[0]!, sitemaps: undefined, feeds: [site.url('/feed.xml')] } as SyncInput['sources'][number]] });
+    const rss = (slugs: string[]) =>
+      `<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>${site.baseUrl}</link><description>d</description>${slugs
+        .map((p) => `<item><title>${p}</title><link>${site.url(`/${p}/`)}</link></item>`)
+        .join('')}</channel></rss>`;
+    const run = (slugs: string[]) => {
+      site.setRoute('/feed.xml', (_q, res) => res.writeHead(200, { 'content-type': 'application/rss+xml' }).end(rss(slugs)));
+      return withWorker(config, createActivities(deps), async ({ client, taskQueue }) =>
+        client.workflow.execute('sync', { taskQueue, workflowId: `source-faults-feed-${++runs}-${taskQueue}`, args: [feedInput()] }),
+      ) as Promise<SyncResult>;
+    };
+    try {
+      expect((await run(PAGES.slice(0, 3))).documents.inserted).toBe(3);
+      const later = await run(PAGES.slice(1, 4)); // a new item on top, the oldest one fell off the feed
+      expect(later.documents).toMatchObject({ inserted: 1, deleted: 0, retained: 1 });
+      expect(later.sources[0]!.kept).toEqual({ not_listed: 1 });
+      expect(later.sources[0]!.listingGaps).toEqual(['a feed lists only its latest items']);
+      expect(new Set((await points(deps, feedCollection)).map((p) => p.payload.docId)).size).toBe(4);
+    } finally {
+      site.clearRoutes();
+      await deps.artifacts.deletePrefix(`state/${feedCollection}/`);
+    }
   });
 });
 
