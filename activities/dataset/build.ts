@@ -15,10 +15,10 @@ import { cleanDocumentSchema, type CleanDocument } from '../../lib/schemas/docum
 import type { DatasetManifest, DatasetRef, DatasetSpec, DatasetStats, Example, TokenLengthStats } from '../../lib/schemas/train';
 import { datasetCard } from './card';
 import { dedupeText, exactDedupe, nearDedupe } from './dedupe';
-import { readRecords, readSourceText } from './records';
+import { missingColumns, readRecords, readSourceText } from './records';
 import { splitExamples } from './split';
 import { generateFromDocuments } from './teacher';
-import { recordToExample, TemplateError } from './template';
+import { recordToExample, TemplateError, templateFields } from './template';
 import { type ConversationTokenCounter, loadConversationTokenCounter } from './tokens';
 
 /** A problem with the input itself: retrying cannot help. */
@@ -82,7 +82,21 @@ function uniqueIds(examples: Example[]): Example[] {
 async function examplesFromSource(o: BuildDatasetOptions) {
   const src = o.spec.source;
   if (src.kind === 'records') {
-    const { records, bytes } = await readRecords(src.uri, src.format, o.artifacts);
+    const { records, bytes, header } = await readRecords(src.uri, src.format, o.artifacts);
+    if (header?.length) {
+      // A column the template needs and the file lacks would fail every record alike: say so once, by name.
+      const t = src.template;
+      const needed = [
+        ...(['system', 'user', 'response'] as const).flatMap((k) => templateFields(t[k] ?? '').map((field) => ({ field, usedBy: `source.template.${k}` }))),
+        ...(o.spec.format.ratings?.keys ?? []).map((key) => ({ field: t.ratingFields?.[key] ?? key, usedBy: `format.ratings.keys (${key})` })),
+        ...(src.idField ? [{ field: src.idField, usedBy: 'source.idField' }] : []),
+      ];
+      const missing = missingColumns(header, needed);
+      if (missing.length) {
+        const list = missing.map((m) => `${JSON.stringify(m.field)} (used by ${m.usedBy})`).join(', ');
+        throw new DatasetInputError(`${src.uri}: missing required column${missing.length > 1 ? 's' : ''} ${list}; the header has: ${header.join(', ')}`);
+      }
+    }
     const examples: Example[] = [];
     const problems: string[] = [];
     records.forEach((r, i) => {

@@ -27,8 +27,16 @@ export async function readSourceText(uri: string, artifacts: ArtifactStore): Pro
   }
 }
 
-/** Parses records; a malformed JSON line is an error naming the line (records are labelled data: no silent skips). */
+/**
+ * Parses records; a malformed JSON line or CSV row is an error naming the file, the line and the problem (records are
+ * labelled data: no silent skips).
+ */
 export function parseRecords(text: string, kind: 'jsonl' | 'csv' | 'tsv', uri: string): DataRecord[] {
+  return parseRecordsWithHeader(text, kind, uri).records;
+}
+
+/** parseRecords, plus the column names of a CSV/TSV header (absent for JSON Lines, empty for an empty file). */
+export function parseRecordsWithHeader(text: string, kind: 'jsonl' | 'csv' | 'tsv', uri: string): { records: DataRecord[]; header?: string[] } {
   if (kind === 'jsonl') {
     const out: DataRecord[] = [];
     const lines = text.split('\n');
@@ -44,23 +52,102 @@ export function parseRecords(text: string, kind: 'jsonl' | 'csv' | 'tsv', uri: s
       if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new RecordsError(`${uri} line ${i + 1}: expected a JSON object`);
       out.push(value as DataRecord);
     }
-    return out;
+    return { records: out };
   }
+  const delimiter = kind === 'tsv' ? '\t' : ',';
+  let header: string[] = [];
   try {
-    return parseCsv(text, {
-      columns: true,
-      delimiter: kind === 'tsv' ? '\t' : ',',
+    const records = parseCsv(text, {
+      columns: (names: string[]) => {
+        header = names;
+        const seen = new Set<string>();
+        for (const n of names) {
+          // csv-parse would keep the last of two same-named columns and drop the first without a word.
+          if (seen.has(n)) throw new RecordsError(`${uri} line 1: the header names column ${JSON.stringify(n)} twice`);
+          seen.add(n);
+        }
+        return names;
+      },
+      delimiter,
       bom: true,
       skip_empty_lines: true,
       relax_column_count: false,
       trim: false,
     }) as DataRecord[];
+    return { records, header };
   } catch (err) {
-    throw new RecordsError(`${uri}: invalid ${kind.toUpperCase()}: ${(err as Error).message}`);
+    if (err instanceof RecordsError) throw err;
+    throw new RecordsError(`${uri} ${describeCsvError(err as CsvError, text, delimiter, header, kind.toUpperCase())}`);
   }
 }
 
-export async function readRecords(uri: string, format: 'auto' | 'jsonl' | 'csv', artifacts: ArtifactStore): Promise<{ records: DataRecord[]; bytes: Buffer }> {
-  const bytes = await readSourceText(uri, artifacts);
-  return { records: parseRecords(bytes.toString('utf8'), detectFormat(uri, format), uri), bytes };
+type CsvError = Error & { code?: string; lines?: number };
+
+/** "line N: what is wrong", for the errors csv-parse raises on malformed files. */
+function describeCsvError(err: CsvError, text: string, delimiter: string, header: string[], kind: string): string {
+  switch (err.code) {
+    case 'CSV_QUOTE_NOT_CLOSED': {
+      const opened = unclosedQuoteLine(text, delimiter) ?? err.lines;
+      return `line ${opened}: unterminated quoted field: the quote that opens it is never closed (the file ends inside it, at line ${err.lines})`;
+    }
+    case 'CSV_RECORD_INCONSISTENT_COLUMNS': {
+      const got = /got (\d+)/.exec(err.message)?.[1] ?? 'a different number of';
+      return `line ${err.lines}: wrong column count: ${got} field(s), but the header has ${header.length} (${header.join(', ')})`;
+    }
+    case 'CSV_INVALID_CLOSING_QUOTE': {
+      const after = /got "(.*?)"/.exec(err.message)?.[1];
+      return `line ${err.lines}: a quoted field is followed by ${after ? JSON.stringify(after) : 'other text'} instead of a delimiter or the end of the line (a quote inside a quoted field is written "")`;
+    }
+    default:
+      return `${err.lines !== undefined ? `line ${err.lines}: ` : ''}invalid ${kind}: ${err.message}`;
+  }
 }
+
+/** The line on which the quoted field that never closes opens (RFC 4180 quoting: "" is a quote inside one). */
+function unclosedQuoteLine(text: string, delimiter: string): number | undefined {
+  let line = 1;
+  let fieldStart = true;
+  let openedOn: number | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (openedOn !== undefined) {
+      if (ch === '"') {
+        if (text[i + 1] === '"') i++;
+        else {
+          openedOn = undefined;
+          fieldStart = false;
+        }
+      } else if (ch === '\n') line++;
+      continue;
+    }
+    if (ch === '"' && fieldStart) openedOn = line;
+    else if (ch === delimiter) fieldStart = true;
+    else if (ch === '\n') {
+      line++;
+      fieldStart = true;
+    } else if (ch !== '\r' && ch !== '\uFEFF') fieldStart = false;
+  }
+  return openedOn;
+}
+
+/**
+ * The columns a records source needs that a CSV/TSV header lacks: every template placeholder, the rating fields and
+ * the id field. A missing column would otherwise fail every record alike ("field ... is missing or empty").
+ */
+export function missingColumns(header: readonly string[], needed: ReadonlyArray<{ field: string; usedBy: string }>): Array<{ field: string; usedBy: string }> {
+  const have = new Set(header);
+  const out: Array<{ field: string; usedBy: string }> = [];
+  for (const n of needed) if (!have.has(n.field) && !out.some((o) => o.field === n.field)) out.push(n);
+  return out;
+}
+
+export async function readRecords(
+  uri: string,
+  format: 'auto' | 'jsonl' | 'csv',
+  artifacts: ArtifactStore,
+): Promise<{ records: DataRecord[]; bytes: Buffer; kind: 'jsonl' | 'csv' | 'tsv'; header?: string[] }> {
+  const bytes = await readSourceText(uri, artifacts);
+  const kind = detectFormat(uri, format);
+  return { ...parseRecordsWithHeader(bytes.toString('utf8'), kind, uri), bytes, kind };
+}
+
