@@ -22,10 +22,13 @@ export interface ApiOptions {
   token?: string;
   /** Version reported in the OpenAPI document. */
   version?: string;
-  /** Largest request body accepted (default 1 MB). */
+  /** Largest request body accepted (default DEFAULT_MAX_BODY_BYTES, 1 MiB); a larger one gets 413. */
   maxBodyBytes?: number;
   log?: (line: string) => void;
 }
+
+/** 1 MiB: a request is a question and its options; 4000 characters of query leave room for everything else. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 interface Issue {
   path: string;
@@ -73,7 +76,12 @@ export function createApi(rag: Rag, opts: ApiOptions = {}): Hono {
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/openapi.json', (c) => c.json(openApiDocument({ auth: opts.token !== undefined, version: opts.version ?? '0.1.0', serverUrl: new URL(c.req.url).origin })));
 
-  const limit = bodyLimit({ maxSize: opts.maxBodyBytes ?? 1024 * 1024, onError: (c) => c.json({ error: 'request body too large' }, 413) });
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const limit = bodyLimit({ maxSize: maxBodyBytes, onError: (c) => {
+      // The rest of the body is never read: close the connection after answering, so a client does not reuse it.
+      c.header('connection', 'close');
+      return c.json({ error: `request body too large: the limit is ${maxBodyBytes} bytes` }, 413);
+    } });
   if (opts.token !== undefined) app.use('/v1/*', bearerAuth({ token: opts.token, noAuthenticationHeader: { message: { error: 'missing bearer token' } }, invalidToken: { message: { error: 'invalid bearer token' } }, invalidAuthenticationHeader: { message: { error: 'malformed Authorization header' } } }));
   app.use('/v1/*', limit);
 

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
 import { MalformedEventError, parseNotification } from './events';
 import type { EventRouter } from './routes';
 
@@ -24,9 +25,12 @@ export interface WebhookOptions {
   router: EventRouter;
   dispatch: Dispatch;
   log?: (line: string, fields?: Record<string, unknown>) => void;
-  /** Largest accepted body (MinIO sends one record per request; S3 batches a few). */
+  /** Largest accepted body (default DEFAULT_MAX_BODY_BYTES, 1 MiB); a larger one gets 413. */
   maxBodyBytes?: number;
 }
+
+/** 1 MiB: MinIO sends one record per request and S3 batches a few, each about 1 KB. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -40,10 +44,22 @@ export function createWebhookApp(o: WebhookOptions): Hono {
   if (!o.secret) throw new Error('the webhook needs a shared secret (TWINFLOW_WEBHOOK_SECRET)');
   const log = o.log ?? (() => undefined);
   const app = new Hono();
+  const maxBodyBytes = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  // Every answer is JSON, errors included, and none carries a stack trace.
+  app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path} (POST /events, GET /healthz)` }, 404));
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) return err.getResponse();
+    log('request failed', { error: err.message });
+    return c.json({ error: `internal error: ${err.message}` }, 500);
+  });
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.post(
     '/events',
-    bodyLimit({ maxSize: o.maxBodyBytes ?? 1024 * 1024, onError: (c) => c.json({ error: 'request body too large' }, 413) }),
+    bodyLimit({ maxSize: maxBodyBytes, onError: (c) => {
+      // The rest of the body is never read: close the connection after answering, so a client does not reuse it.
+      c.header('connection', 'close');
+      return c.json({ error: `request body too large: the limit is ${maxBodyBytes} bytes` }, 413);
+    } }),
     async (c) => {
       if (!authorized(c.req.header('authorization'), o.secret)) {
         return c.json({ error: 'missing or wrong Authorization header: expected "Bearer <TWINFLOW_WEBHOOK_SECRET>"' }, 401);
