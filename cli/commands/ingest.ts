@@ -6,6 +6,7 @@ import { TwinflowClient } from '../../client';
 import { loadConfig } from '../../lib/config';
 import type { IngestInput, IngestProgress, IngestResult } from '../../lib/schemas/ingest';
 import type { SourceConfig } from '../../lib/schemas/sources';
+import { InputValidationError } from '../../lib/schemas/validate';
 
 interface IngestFlags {
   config?: string;
@@ -35,8 +36,7 @@ export function addSourceOptions(command: Command): Command {
 /** Builds the workflow input from flags; `--config` (a JSON file with the same shape as the workflow input) wins. */
 export function ingestInputFromFlags(flags: IngestFlags): IngestInput {
   if (flags.config) {
-    const text = fs.readFileSync(flags.config, 'utf8');
-    const input = JSON.parse(text) as IngestInput;
+    const input = readJsonConfig(flags.config) as IngestInput;
     return flags.collection ? { ...input, collection: flags.collection } : input;
   }
   const sources: SourceConfig[] = [];
@@ -46,6 +46,22 @@ export function ingestInputFromFlags(flags: IngestFlags): IngestInput {
   flags.folder.forEach((p, i) => sources.push({ type: 'folder', id: `folder-${i + 1}`, path: path.resolve(p) } as SourceConfig));
   flags.git.forEach((url, i) => sources.push({ type: 'git', id: `git-${i + 1}`, url } as SourceConfig));
   return { collection: flags.collection, sources } as IngestInput;
+}
+
+/** A --config JSON file; a file that is missing, unreadable or not JSON is one line naming it (no stack trace). */
+export function readJsonConfig(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new InputValidationError(`--config ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a folder, not a file' : e.message}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new InputValidationError(`--config ${file}: not valid JSON: ${(err as Error).message}`);
+  }
 }
 
 export function formatProgress(p: IngestProgress): string {
@@ -83,9 +99,10 @@ export function registerIngestCommand(program: Command): void {
     .option('--no-wait', 'start and print the workflow id without waiting')
     .action(async (flags: IngestFlags) => {
       const config = loadConfig();
+      const input = ingestInputFromFlags(flags); // a bad --config file fails here, before connecting to Temporal
       const client = await TwinflowClient.connect(config);
       try {
-        const handle = await client.startIngest(ingestInputFromFlags(flags), { workflowId: flags.workflowId });
+        const handle = await client.startIngest(input, { workflowId: flags.workflowId });
         console.log(`started ingest ${handle.workflowId}: ${client.uiUrl(handle.workflowId)}`);
         if (!flags.wait) return;
         const result = await watch(async () => formatProgress(await client.ingestProgress(handle.workflowId)), handle.result());

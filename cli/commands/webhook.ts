@@ -5,6 +5,7 @@ import { loadConfig } from '../../lib/config';
 import { syncInputSchema } from '../../lib/schemas/sync';
 import { InputValidationError, parseInput } from '../../lib/schemas/validate';
 import { startWebhookService } from '../../services/webhook';
+import { listenError } from './serve';
 import { loadSyncConfig } from './sync';
 
 interface ServeFlags {
@@ -40,14 +41,19 @@ export function registerWebhookCommands(program: Command): void {
       const syncConfigs = flags.config.map((file) => parseInput(syncInputSchema, loadSyncConfig(file), `sync (${file})`));
       const client = await TwinflowClient.connect(config);
       const log = (line: string, fields?: Record<string, unknown>) => console.log(`${new Date().toISOString()} ${line}${fields ? ` ${JSON.stringify(fields)}` : ''}`);
+      const host = flags.host ?? config.webhook.host;
+      const port = flags.port ?? config.webhook.port;
       const running = await startWebhookService({
         client,
         syncConfigs,
         secret: config.webhook.secret,
-        host: flags.host ?? config.webhook.host,
-        port: flags.port ?? config.webhook.port,
+        host,
+        port,
         debounce: { quietMs: flags.quietMs, maxDelayMs: flags.maxDelayMs, idleMs: flags.idleMs },
         log,
+      }).catch(async (err: NodeJS.ErrnoException) => {
+        await client.close();
+        throw listenError(err, host, port, '--port or TWINFLOW_WEBHOOK_PORT');
       });
       log(`webhook listening on ${running.url}/events for ${running.router.prefixes().map((p) => `${p.bucket}/${p.prefix}`).join(', ')}`);
       const stop = async () => {
