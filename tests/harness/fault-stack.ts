@@ -82,10 +82,10 @@ export async function startMinio(): Promise<void> {
 
 /**
  * Restarts the Temporal dev server: SIGTERM to the server `stack up` started (its process group), wait until it is
- * gone, then `stackUp` starts it again on the same SQLite file (MinIO, still running, is left alone). Returns the
- * time the server was down, in ms.
+ * gone, wait `pauseMs`, then `stackUp` starts it again on the same SQLite file (MinIO, still running, is left
+ * alone). Returns the time the server was down (SIGTERM to healthy again), in ms.
  */
-export async function restartTemporal(): Promise<{ downMs: number; oldPid: number; newPid: number }> {
+export async function restartTemporal(pauseMs = 0): Promise<{ downMs: number; oldPid: number; newPid: number }> {
   const pid = servicePid('temporal');
   if (!pid) throw new Error('the fault stack has no running Temporal server to restart');
   const stopped = Date.now();
@@ -99,6 +99,7 @@ export async function restartTemporal(): Promise<{ downMs: number; oldPid: numbe
     if (Date.now() > deadline) throw new Error(`Temporal (pid ${pid}) did not stop within 30 s of SIGTERM`);
     await sleep(50);
   }
+  await sleep(pauseMs);
   await stackUp(faultStackOptions(), log);
   const newPid = servicePid('temporal');
   if (!newPid || newPid === pid) throw new Error('Temporal did not come back as a new process');
