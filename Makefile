@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV := source scripts/env.sh &&
 
-.PHONY: setup deps stack-install models browser demo test test-unit test-integration typecheck lint down status python
+.PHONY: setup deps stack-install models bench-deps browser demo test test-unit test-integration typecheck lint down status python
 
 setup: deps stack-install models
 
@@ -14,8 +14,13 @@ deps:
 stack-install: deps
 	@$(ENV) bin/twinflow stack install
 
-models: deps
+# The embedding model; its fp32 ONNX is exported from the safetensors with the Python venv's torch (hence python).
+models: deps python
 	@scripts/fetch-models.sh
+
+# What the benchmarks' baselines need in the Python venv (sentence-transformers for bench/embed-bench.ts).
+bench-deps: python
+	@.twinflow/venv/bin/python -m pip install --quiet --disable-pip-version-check -e "trainer[bench]"
 
 python:
 	@scripts/setup-python.sh

@@ -67,6 +67,8 @@ const envSchema = z.object({
   EMBEDDING_API_KEY: z.string().optional(),
   EMBEDDING_BATCH_SIZE: positiveInt.default(32),
   EMBEDDING_THREADS: positiveInt.optional(),
+  /** The local model's ONNX variant; default: the folder's best (fp32 when scripts/fetch-models.sh exported it). */
+  EMBEDDING_DTYPE: z.enum(['fp32', 'q8'], { error: 'expected fp32 or q8' }).optional(),
 
   LLM_BASE_URL: url.optional(),
   LLM_MODEL: nonEmpty.default('gpt-4o-mini'),
@@ -145,8 +147,10 @@ export interface Config {
     baseUrl?: string;
     apiKey?: string;
     batchSize: number;
-    /** ONNX Runtime threads of the local model (default: cores - 1). */
+    /** ONNX Runtime threads of the local model (default: every core; the model computes in a thread of its own). */
     threads?: number;
+    /** The local model's ONNX variant (default: the folder's best, fp32 when present). */
+    dtype?: 'fp32' | 'q8';
   };
   llm: { baseUrl?: string; model: string; apiKey?: string };
   rag: {
@@ -234,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiKey: e.EMBEDDING_API_KEY,
       batchSize: e.EMBEDDING_BATCH_SIZE,
       threads: e.EMBEDDING_THREADS,
+      dtype: e.EMBEDDING_DTYPE,
     },
     llm: { baseUrl: e.LLM_BASE_URL, model: e.LLM_MODEL, apiKey: e.LLM_API_KEY },
     rag: {

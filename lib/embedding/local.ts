@@ -7,16 +7,18 @@
  *   through transformers.js's global `env`, which the tokenizer loader in lib/text shares). Without a folder, the
  *   name is a Hugging Face Hub id, downloaded once into `<modelsDir>/.hub-cache` when remote loading is allowed.
  * - The ONNX variant present picks the dtype: onnx/model.onnx → fp32, onnx/model_quantized.onnx → q8, ...
- * - One model instance per process: every LocalEmbedder of the same model shares it, and runs on it one batch at a
- *   time (ONNX Runtime already uses every core for one batch; interleaving batches only adds memory).
- * - Inputs longer than the model's window are truncated to it; batches are formed from texts of similar length so
- *   short texts are not padded to the longest one.
+ * - One model instance per process, in a worker thread of its own (model-thread.mjs): ONNX Runtime's Node binding
+ *   computes on the calling thread, which in the main thread would block the event loop (and a Temporal worker's
+ *   heartbeats and workflow tasks) for every batch. Every LocalEmbedder of the same model shares the thread; it runs
+ *   one batch at a time with every core, queries before bulk batches (a search waits for one batch at most).
+ * - Inputs longer than the model's window are truncated to it, counted (`stats.truncated`) and warned about once: the
+ *   chunker sizes chunks to fit the window, so a truncation means a caller that did not; batches are formed from
+ *   texts of similar length so short texts are not padded to the longest one.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { type FeatureExtractionPipeline, mean_pooling, pipeline, type Tensor } from '@huggingface/transformers';
-import { KeyedMutex } from '../vectorstore/mutex';
+import { Worker } from 'node:worker_threads';
 import type { Embedder } from './types';
 
 export type LocalDtype = 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4' | 'q4f16' | 'bnb4';
@@ -39,14 +41,14 @@ export interface LocalEmbedderOptions {
   queryPrefix?: string;
   documentPrefix?: string;
   /**
-   * ONNX Runtime intra-op threads (config EMBEDDING_THREADS). The default leaves one core free: the model runs in
-   * the worker's process, and Temporal's workflow tasks and heartbeats must keep their deadlines while it computes.
+   * ONNX Runtime intra-op threads (config EMBEDDING_THREADS). Default: every core. The model runs in a thread of its
+   * own (model-thread.mjs), so the process's event loop (Temporal's workflow tasks, heartbeats) stays free.
    */
   threads?: number;
 }
 
 export function defaultEmbeddingThreads(): number {
-  return Math.max(1, availableParallelism() - 1);
+  return availableParallelism();
 }
 
 /** transformers.js file name of each dtype's ONNX file, in order of preference when the folder has several. */
@@ -62,19 +64,79 @@ const DTYPE_FILES: Array<[LocalDtype, string]> = [
 ];
 
 interface LoadedModel {
-  /** source|dtype: the process-wide identity of the loaded weights. */
+  /** source|dtype|threads: the process-wide identity of the loaded weights. */
   key: string;
-  extractor: FeatureExtractionPipeline;
+  thread: ModelThread;
   dimension: number;
   window: number;
 }
 
-/** Loaded models of this process, by source + dtype. */
+/** Loaded models of this process, by source + dtype + threads. */
 const models = new Map<string, Promise<LoadedModel>>();
-const inference = new KeyedMutex();
 
 export class LocalEmbedderError extends Error {
   override name = 'LocalEmbedderError';
+}
+
+interface ForwardResult {
+  vectors: Float32Array;
+  tokens: number;
+  truncated: number;
+}
+
+/**
+ * The model's worker thread (model-thread.mjs): requests in, vectors out, queries served before bulk batches. The
+ * thread is unref'd, so it never keeps a process alive on its own.
+ */
+class ModelThread {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve(r: ForwardResult): void; reject(e: Error): void }>();
+  private nextId = 0;
+  private failure?: Error;
+
+  constructor(
+    workerData: Record<string, unknown>,
+    private readonly ready: (m: { dimension: number; limits: number[] }) => void,
+    private readonly failed: (e: Error) => void,
+  ) {
+    this.worker = new Worker(new URL('./model-thread.mjs', import.meta.url), { workerData });
+    this.worker.unref();
+    this.worker.on('message', (m: { type?: string; id?: number; error?: string; dimension?: number; limits?: number[] } & Partial<ForwardResult>) => {
+      if (m.type === 'ready') return this.ready({ dimension: m.dimension!, limits: m.limits! });
+      if (m.type === 'failed') return this.fail(new Error(m.error));
+      const waiter = this.pending.get(m.id!);
+      if (!waiter) return;
+      this.pending.delete(m.id!);
+      if (m.error !== undefined) waiter.reject(new LocalEmbedderError(`embedding failed: ${m.error}`));
+      else waiter.resolve({ vectors: m.vectors!, tokens: m.tokens!, truncated: m.truncated! });
+    });
+    this.worker.on('error', (err) => this.fail(err));
+    this.worker.on('exit', (code) => this.fail(new Error(`the embedding model's thread exited (code ${code})`)));
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    this.failed(err);
+    for (const w of this.pending.values()) w.reject(new LocalEmbedderError(err.message, { cause: err }));
+    this.pending.clear();
+  }
+
+  run(texts: string[], maxTokens: number, pooling: Pooling, priority: 'query' | 'bulk'): Promise<ForwardResult> {
+    if (this.failure) return Promise.reject(new LocalEmbedderError(this.failure.message, { cause: this.failure }));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      // While a request is in flight the thread must keep the process alive (a CLI awaiting a search).
+      this.worker.ref();
+      this.worker.postMessage({ id, texts, maxTokens, pooling, priority });
+    }).finally(() => {
+      if (this.pending.size === 0) this.worker.unref();
+    }) as Promise<ForwardResult>;
+  }
+
+  async terminate(): Promise<void> {
+    await this.worker.terminate();
+  }
 }
 
 function detectDtype(folder: string): LocalDtype {
@@ -96,26 +158,25 @@ async function loadModel(source: string, local: boolean, dtype: LocalDtype, mode
   const key = `${source}|${dtype}|${threads}`;
   let pending = models.get(key);
   if (!pending) {
-    pending = (async () => {
-      let extractor: FeatureExtractionPipeline;
-      try {
-        extractor = (await pipeline('feature-extraction', source, {
-          dtype,
-          session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 },
-          ...(local ? { local_files_only: true } : { cache_dir: path.join(modelsDir, '.hub-cache') }),
-        })) as FeatureExtractionPipeline;
-      } catch (err) {
-        const where = local ? `the folder ${source}` : `the Hugging Face Hub (no folder ${path.join(modelsDir, source)} here)`;
-        throw new LocalEmbedderError(`Cannot load embedding model "${source}" (${dtype}) from ${where}: ${(err as Error).message}`, { cause: err });
-      }
-      const config = extractor.model.config as unknown as Record<string, unknown>;
-      const dimension = Number(config.hidden_size ?? config.d_model ?? config.dim);
-      if (!Number.isInteger(dimension) || dimension <= 0) throw new LocalEmbedderError(`Cannot read the embedding size (hidden_size) from the config of ${source}`);
-      const limits = [Number(extractor.tokenizer.model_max_length), Number(config.max_position_embeddings)].filter((n) => Number.isInteger(n) && n > 0 && n < 1e6);
-      return { key, extractor, dimension, window: limits.length > 0 ? Math.min(...limits) : 512 };
-    })();
+    pending = new Promise<LoadedModel>((resolve, reject) => {
+      const where = local ? `the folder ${source}` : `the Hugging Face Hub (no folder ${path.join(modelsDir, source)} here)`;
+      let loaded = false;
+      const thread: ModelThread = new ModelThread(
+        { source, local, dtype, threads, cacheDir: path.join(modelsDir, '.hub-cache') },
+        ({ dimension, limits }) => {
+          loaded = true;
+          if (!Number.isInteger(dimension) || dimension <= 0) return reject(new LocalEmbedderError(`Cannot read the embedding size (hidden_size) from the config of ${source}`));
+          const windows = limits.filter((n) => Number.isInteger(n) && n > 0 && n < 1e6);
+          resolve({ key, thread, dimension, window: windows.length > 0 ? Math.min(...windows) : 512 });
+        },
+        (err) => {
+          models.delete(key); // a failed load, or a thread that died, is started again by the next caller
+          if (!loaded) reject(new LocalEmbedderError(`Cannot load embedding model "${source}" (${dtype}) from ${where}: ${err.message}`, { cause: err }));
+        },
+      );
+    });
     models.set(key, pending);
-    pending.catch(() => models.delete(key)); // a failed load is retried by the next caller
+    pending.catch(() => models.delete(key));
   }
   return pending;
 }
@@ -125,6 +186,9 @@ export class LocalEmbedder implements Embedder {
   readonly dimension: number;
   /** Tokens per input after truncation. */
   readonly maxTokens: number;
+  /** What this embedder has sent through the model: tokens (special tokens included) and inputs cut at the window. */
+  readonly stats = { tokens: 0, truncated: 0 };
+  private warnedTruncation = false;
   private constructor(
     private readonly model: LoadedModel,
     readonly dtype: LocalDtype,
@@ -169,7 +233,8 @@ export class LocalEmbedder implements Embedder {
     // sentence-transformers records its own (often shorter) window; respect it when the folder has one.
     const stConfig = local ? readJson(path.join(folder, 'sentence_bert_config.json')) : {};
     const stWindow = Number(stConfig.max_seq_length);
-    const effective = options.maxTokens === undefined && Number.isInteger(stWindow) && stWindow > 0 ? Math.min(stWindow, maxTokens) : maxTokens;
+    const ownWindow = Number.isInteger(stWindow) && stWindow > 0 ? Math.min(stWindow, model.window) : model.window;
+    const effective = options.maxTokens === undefined ? ownWindow : maxTokens;
     const name = local ? path.basename(folder) : options.model;
     return new LocalEmbedder(
       model,
@@ -177,7 +242,7 @@ export class LocalEmbedder implements Embedder {
       { batchSize, pooling: options.pooling ?? 'mean', queryPrefix: options.queryPrefix ?? '', documentPrefix: options.documentPrefix ?? '' },
       name,
       effective,
-      effective !== model.window,
+      effective !== ownWindow,
     );
   }
 
@@ -186,32 +251,35 @@ export class LocalEmbedder implements Embedder {
   }
 
   async embedQuery(text: string): Promise<number[]> {
-    const [vector] = await this.embedAll([this.o.queryPrefix + text]);
+    const [vector] = await this.embedAll([this.o.queryPrefix + text], 'query');
     return vector!;
   }
 
-  private async embedAll(texts: string[]): Promise<number[][]> {
+  private async embedAll(texts: string[], priority: 'query' | 'bulk' = 'bulk'): Promise<number[][]> {
     texts.forEach((t, i) => {
       if (typeof t !== 'string') throw new LocalEmbedderError(`embed: input ${i} is not a string`);
     });
     // Longest first, so each batch holds texts of similar length and pads little; results go back in input order.
+    // Every batch is sent at once: the model's thread works through them while this thread stays free.
     const order = texts.map((_, i) => i).sort((a, b) => texts[b]!.length - texts[a]!.length);
     const out = new Array<number[]>(texts.length);
+    const batches: Array<Promise<void>> = [];
     for (let i = 0; i < order.length; i += this.o.batchSize) {
       const slice = order.slice(i, i + this.o.batchSize);
-      const vectors = await inference.run(this.model.key, () => this.forward(slice.map((j) => texts[j]!)));
-      slice.forEach((j, k) => (out[j] = vectors[k]!));
+      batches.push(
+        this.model.thread.run(slice.map((j) => texts[j]!), this.maxTokens, this.o.pooling, priority).then((r) => {
+          this.stats.tokens += r.tokens;
+          this.stats.truncated += r.truncated;
+          if (r.truncated > 0 && !this.warnedTruncation) {
+            this.warnedTruncation = true;
+            console.warn(`twinflow: ${r.truncated} input(s) longer than ${this.modelId}'s window of ${this.maxTokens} tokens were truncated (counted in stats.truncated)`);
+          }
+          const d = this.dimension;
+          slice.forEach((j, k) => (out[j] = Array.from(r.vectors.subarray(k * d, (k + 1) * d))));
+        }),
+      );
     }
+    await Promise.all(batches);
     return out;
-  }
-
-  /** One forward pass: tokenize (truncating to maxTokens), run the model, pool, normalise. */
-  private async forward(batch: string[]): Promise<number[][]> {
-    const { tokenizer, model } = this.model.extractor;
-    const inputs = tokenizer(batch, { padding: true, truncation: true, max_length: this.maxTokens });
-    const outputs = (await model(inputs)) as { last_hidden_state: Tensor };
-    const hidden = outputs.last_hidden_state;
-    const pooled = this.o.pooling === 'mean' ? mean_pooling(hidden, inputs.attention_mask as Tensor) : hidden.slice(null, 0);
-    return pooled.normalize(2, -1).tolist() as number[][];
   }
 }

@@ -84,9 +84,16 @@ function isWordPieceAdditive(tokenizerJson: Record<string, unknown> | undefined)
   return normalizerOk && part('pre_tokenizer')?.type === 'BertPreTokenizer' && part('model')?.type === 'WordPiece';
 }
 
+/**
+ * The model's window: sentence-transformers' own max_seq_length where the folder records it (all-MiniLM-L6-v2 was
+ * trained on 256 tokens, while its tokenizer says 512), else the tokenizer's, else the position embeddings'. The
+ * embedder reads the same files (lib/embedding/local.ts), so a chunk that fits here is never truncated there.
+ */
 function maxTokensOf(inner: PreTrainedTokenizer, localDir: string | undefined): number {
   const fromConfig = localDir ? readJson(path.join(localDir, 'config.json')) : undefined;
-  return sane(inner.model_max_length) ?? sane(fromConfig?.max_position_embeddings) ?? FALLBACK_MAX_TOKENS;
+  const window = sane(inner.model_max_length) ?? sane(fromConfig?.max_position_embeddings) ?? FALLBACK_MAX_TOKENS;
+  const trained = localDir ? sane(readJson(path.join(localDir, 'sentence_bert_config.json'))?.max_seq_length) : undefined;
+  return trained !== undefined ? Math.min(trained, window) : window;
 }
 
 /** Where a model's tokenizer lives: a local folder, or a Hub id to download (only with allowRemote). */

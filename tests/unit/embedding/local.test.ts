@@ -1,4 +1,4 @@
-/** The local embedder with the real all-MiniLM-L6-v2 (int8 ONNX) from .twinflow/models, offline. */
+/** The local embedder with the real all-MiniLM-L6-v2 (fp32 ONNX exported by scripts/fetch-models.sh) from .twinflow/models, offline. */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,6 +7,7 @@ import { loadConfig } from '../../../lib/config';
 import { createEmbedder } from '../../../lib/embedding';
 import { LocalEmbedder } from '../../../lib/embedding/local';
 import { cosine, dot } from '../../../lib/embedding/vector';
+import { chunkDocument, loadTokenizer } from '../../../lib/text';
 
 const modelsDir = loadConfig().embedding.modelsDir;
 let embedder: LocalEmbedder;
@@ -16,9 +17,10 @@ beforeAll(async () => {
 
 describe('LocalEmbedder', () => {
   it('identifies model, dtype and pooling, and reads the dimension from the model', () => {
-    expect(embedder.modelId).toBe('local:all-MiniLM-L6-v2:q8:mean');
+    expect(embedder.modelId).toBe('local:all-MiniLM-L6-v2:fp32:mean');
     expect(embedder.dimension).toBe(384);
-    expect(embedder.maxTokens).toBe(512);
+    // sentence-transformers' own window (sentence_bert_config.json), not the tokenizer's 512.
+    expect(embedder.maxTokens).toBe(256);
   });
 
   it('puts related sentences closer than unrelated ones, with unit-length vectors', async () => {
@@ -50,10 +52,38 @@ describe('LocalEmbedder', () => {
     const [v] = await embedder.embed([long]);
     expect(dot(v!, v!)).toBeCloseTo(1, 5);
     const short = await LocalEmbedder.create({ model: 'all-MiniLM-L6-v2', modelsDir, maxTokens: 16 });
-    expect(short.modelId).toBe('local:all-MiniLM-L6-v2:q8:mean:max16');
+    expect(short.modelId).toBe('local:all-MiniLM-L6-v2:fp32:mean:max16');
     // Only the first 16 tokens count: two texts that differ after them embed the same.
     const [a, b] = await short.embed([`${'same words '.repeat(10)} apples`, `${'same words '.repeat(10)} rockets`]);
     expect(cosine(a!, b!)).toBeCloseTo(1, 5);
+  });
+
+  it('counts and reports an input cut at the window; a chunk the chunker sized never is', async () => {
+    const tokenizer = await loadTokenizer('all-MiniLM-L6-v2', { modelsDir });
+    expect(tokenizer.maxTokens).toBe(embedder.maxTokens); // the chunker's limit is the embedder's window
+    const markdown = Array.from({ length: 200 }, (_, i) => `Sentence ${i} about retrieval, chunking and windows.`).join(' ');
+    const { chunks } = chunkDocument({ docId: 'd', markdown }, tokenizer, { chunkTokens: embedder.maxTokens - 2, overlapTokens: 8, parentTokens: 1024 });
+    const longest = Math.max(...chunks.map((c) => tokenizer.count(c.text)));
+    expect(longest).toBeLessThanOrEqual(embedder.maxTokens - 2);
+    expect(longest).toBeGreaterThan(embedder.maxTokens - 20); // (nearly) full chunks: the window is what limits them
+    const before = embedder.stats.truncated;
+    await embedder.embed(chunks.map((c) => c.text));
+    expect(embedder.stats.truncated).toBe(before);
+    await embedder.embed([markdown]);
+    expect(embedder.stats.truncated).toBe(before + 1);
+  });
+
+  it('computes in a thread of its own: the event loop keeps running while a batch is embedded', async () => {
+    const texts = Array.from({ length: 64 }, (_, i) => `${'A sentence long enough to take the model some time. '.repeat(8)} ${i}`);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const started = performance.now();
+    await embedder.embed(texts);
+    const elapsed = performance.now() - started;
+    clearInterval(timer);
+    // On the main thread a forward pass blocks the loop for its whole length (no tick at all between batches of 2).
+    expect(elapsed).toBeGreaterThan(100);
+    expect(ticks).toBeGreaterThan(elapsed / 5 / 10);
   });
 
   it('loads the model once per process', async () => {
@@ -76,7 +106,7 @@ describe('LocalEmbedder', () => {
       mkdirSync(path.join(dir, 'empty-model'));
       writeFileSync(path.join(dir, 'empty-model', 'config.json'), '{}');
       await expect(LocalEmbedder.create({ model: 'empty-model', modelsDir: dir })).rejects.toThrow(/No ONNX model in .*empty-model\/onnx/);
-      await expect(LocalEmbedder.create({ model: 'all-MiniLM-L6-v2', modelsDir, dtype: 'fp32' })).rejects.toThrow(/has no fp32 model \(onnx\/model.onnx\); available: q8/);
+      await expect(LocalEmbedder.create({ model: 'all-MiniLM-L6-v2', modelsDir, dtype: 'fp16' })).rejects.toThrow(/has no fp16 model \(onnx\/model_fp16.onnx\); available: fp32/);
     });
     it('says which model and folder failed to load', async () => {
       mkdirSync(path.join(dir, 'broken-model', 'onnx'), { recursive: true });
