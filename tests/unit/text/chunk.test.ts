@@ -128,8 +128,9 @@ describe('chunkOptionsSchema', () => {
   });
 
   it('rejects a chunk size the embedding model cannot take', () => {
-    expect(() => chunkDocument(doc('text'), tok, { chunkTokens: 511, parentTokens: 1024 })).toThrow(/chunkTokens: 511 is more than the embedding model takes \(510/);
-    expect(() => chunkDocument(doc('text'), tok, { chunkTokens: 510, parentTokens: 1024 })).not.toThrow();
+    // MiniLM's window is sentence-transformers' max_seq_length, 256: 254 tokens and [CLS]/[SEP].
+    expect(() => chunkDocument(doc('text'), tok, { chunkTokens: 255, parentTokens: 1024 })).toThrow(/chunkTokens: 255 is more than the embedding model takes \(254/);
+    expect(() => chunkDocument(doc('text'), tok, { chunkTokens: 254, parentTokens: 1024 })).not.toThrow();
   });
 });
 
@@ -201,7 +202,7 @@ describe('chunkDocument: structure', () => {
 
 describe('chunkDocument: windows', () => {
   it('keeps every chunk within chunkTokens, measured with the MiniLM tokenizer', () => {
-    for (const opts of [{}, { chunkTokens: 64, overlapTokens: 8, parentTokens: 256 }, { chunkTokens: 256, overlapTokens: 64, parentTokens: 1024, minChunkTokens: 32 }]) {
+    for (const opts of [{}, { chunkTokens: 64, overlapTokens: 8, parentTokens: 256 }, { chunkTokens: 254, overlapTokens: 64, parentTokens: 1024, minChunkTokens: 32 }]) {
       const md = guide();
       const { parents, chunks } = chunkDocument(doc(md), tok, opts);
       checkInvariants(md, 'doc-1', parents, chunks, opts);

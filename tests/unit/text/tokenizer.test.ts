@@ -14,7 +14,8 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 describe('loadTokenizer', () => {
   it('loads MiniLM from the models folder and tokenizes as BERT does, without special tokens', async () => {
     const tok = await loadTokenizer(MODEL_NAME, { modelsDir: modelsDir() });
-    expect(tok.maxTokens).toBe(512);
+    // sentence-transformers' max_seq_length (sentence_bert_config.json), under the tokenizer's model_max_length of 512.
+    expect(tok.maxTokens).toBe(256);
     expect(tok.additive).toBe(true);
     const ids = tok.encode('Hello, World!');
     // [CLS] = 101 and [SEP] = 102 are not added; lower-cased WordPiece ids of "hello" "," "world" "!".
