@@ -6,6 +6,11 @@
 import { z } from 'zod';
 
 const MB = 1024 * 1024;
+/**
+ * The largest body or file a source may read (a document is held in memory whole, and so is what a gzip bomb
+ * inflates to up to this limit): 100 MiB.
+ */
+const MAX_DOCUMENT_BYTES = 100 * MB;
 
 /** Ends up in S3 keys and vector payloads, so it is restricted to a safe alphabet. */
 export const sourceIdSchema = z
@@ -42,6 +47,7 @@ export const urlPatternSchema = z.string().min(1, 'must not be empty').superRefi
 const pathGlob = z.string().min(1, 'must not be empty');
 
 const positiveInt = z.number().int().positive();
+const byteLimit = z.number().int().positive().max(MAX_DOCUMENT_BYTES, `at most ${MAX_DOCUMENT_BYTES} bytes (${MAX_DOCUMENT_BYTES / MB} MiB)`);
 
 export const retrySettingsSchema = z
   .object({
@@ -65,7 +71,7 @@ export const webSourceSchema = z
     include: z.array(urlPatternSchema).optional(),
     exclude: z.array(urlPatternSchema).optional(),
     maxPages: positiveInt.default(500),
-    maxBytes: positiveInt.default(5 * MB),
+    maxBytes: byteLimit.default(5 * MB),
     timeoutMs: positiveInt.default(15_000),
     maxRedirects: z.number().int().nonnegative().max(20).default(5),
     perHostConcurrency: positiveInt.max(16).default(2),
@@ -121,7 +127,7 @@ export const gitSourceSchema = z
       .optional(),
     include: z.array(pathGlob).default(DEFAULT_GIT_INCLUDE),
     exclude: z.array(pathGlob).default(DEFAULT_GIT_EXCLUDE),
-    maxFileBytes: positiveInt.default(MB),
+    maxFileBytes: byteLimit.default(MB),
     /** The clone is given up after this long. */
     cloneTimeoutMs: positiveInt.default(300_000),
   })
@@ -138,7 +144,7 @@ export const folderSourceSchema = z
     path: z.string().min(1, 'must not be empty'),
     include: z.array(pathGlob).default(DEFAULT_FOLDER_INCLUDE),
     exclude: z.array(pathGlob).default(DEFAULT_FOLDER_EXCLUDE),
-    maxFileBytes: positiveInt.default(5 * MB),
+    maxFileBytes: byteLimit.default(5 * MB),
   })
   .strict();
 
@@ -159,7 +165,7 @@ export const s3SourceSchema = z
     prefix: z.string().min(1, 'must not be empty').refine((p) => !p.startsWith('/'), 'an S3 key prefix does not start with "/"'),
     include: z.array(pathGlob).default(DEFAULT_S3_INCLUDE),
     exclude: z.array(pathGlob).default([]),
-    maxFileBytes: positiveInt.default(5 * MB),
+    maxFileBytes: byteLimit.default(5 * MB),
     /** Read only these keys (set by push syncs from bucket events); a key that is gone is reported as not_found. */
     keys: z.array(z.string().min(1)).max(1000).optional(),
   })

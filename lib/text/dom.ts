@@ -23,6 +23,8 @@ export interface DomElement extends DomNode {
   querySelectorAll(selector: string): ArrayLike<DomElement>;
   replaceWith(...nodes: (DomNode | string)[]): void;
   appendChild(node: DomNode): DomNode;
+  readonly firstElementChild: DomElement | null;
+  readonly nextElementSibling: DomElement | null;
 }
 
 export interface DomDocument extends DomNode {

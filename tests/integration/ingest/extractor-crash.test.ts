@@ -51,7 +51,9 @@ describe('a page that crashes the HTML extractor', () => {
   it('is dropped with extraction_failed and the error, and the other documents of its part are loaded', async () => {
     expect(result.documents).toMatchObject({ fetched: 3, cleaned: 2, loaded: 2, dropped: { extraction_failed: 1 } });
     const issue = result.sources[0]!.issues.find((i) => i.location === pathToFileURL(path.join(dir, 'c-broken-export.html')).href);
-    expect(issue).toMatchObject({ kind: 'dropped', reason: 'extraction_failed', detail: 'html extraction failed: Maximum call stack size exceeded' });
+    // Refused before Readability runs (it would overflow the stack here, and take minutes on a few thousand levels).
+    expect(issue).toMatchObject({ kind: 'dropped', reason: 'extraction_failed' });
+    expect(issue!.detail).toMatch(/^html extraction failed: the page nests elements more than 1000 levels deep/);
     expect(result.chunks).toBeGreaterThan(0);
     const store = await deps.vectorStore();
     expect(await store.count('extractor_crash')).toBe(result.chunks);

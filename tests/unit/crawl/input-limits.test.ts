@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ingestInputSchema } from '../../../lib/schemas/ingest';
+import { sourceConfigSchema } from '../../../lib/schemas/sources';
 import { InputValidationError, parseInput } from '../../../lib/schemas/validate';
 
 const web = { type: 'web', id: 'blog', urls: ['https://example.com/'] };
@@ -54,5 +55,15 @@ describe('ingest input: numbers out of range', () => {
     expect(msg).toContain('partSize: ');
     expect(msg).toMatch(/Unrecognized key: "chunkign"/);
     expect(msg).toMatch(/Unrecognized key: "maxPage"/);
+  });
+});
+
+describe('byte limits', () => {
+  it('refuse a body or file limit over 100 MiB (a document is held in memory whole)', () => {
+    const web = sourceConfigSchema.safeParse({ type: 'web', id: 'w', urls: ['https://example.com/'], maxBytes: 1e12 });
+    expect(web.success).toBe(false);
+    expect(web.error!.issues[0]!.message).toMatch(/at most 104857600 bytes \(100 MiB\)/);
+    expect(sourceConfigSchema.safeParse({ type: 'folder', id: 'f', path: '/tmp', maxFileBytes: 200 * 1024 * 1024 }).success).toBe(false);
+    expect(sourceConfigSchema.safeParse({ type: 'web', id: 'w', urls: ['https://example.com/'], maxBytes: 100 * 1024 * 1024 }).success).toBe(true);
   });
 });

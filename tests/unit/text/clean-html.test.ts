@@ -167,3 +167,18 @@ describe('cleanDocument: links and images', () => {
     expect(md).toContain('![Workflow diagram](https://blog.example.com/img/diagram.png)');
   });
 });
+
+describe('a page nested too deep for the extractor', () => {
+  it('is dropped at once as extraction_failed, naming the depth, instead of holding the worker for minutes', () => {
+    // 3,000 nested elements took Readability 51 s; over MAX_DOM_DEPTH the page is refused before it runs.
+    const body = `<p>${'Words of the article. '.repeat(40)}</p>${'<div>'.repeat(3000)}deep${'</div>'.repeat(3000)}`;
+    const started = performance.now();
+    const out = cleanDocument({ docId: '0'.repeat(32), sourceId: 's', sourceType: 'web', location: 'https://x.test/deep', url: 'https://x.test/deep', contentType: 'text/html', body: `<!doctype html><html><body><article>${body}</article></body></html>`, metadata: {} }, {});
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(out).toMatchObject({ ok: false, reason: 'extraction_failed' });
+    expect((out as { detail: string }).detail).toMatch(/more than 1000 levels deep/);
+    // A page within the limit is extracted as usual.
+    const fine = cleanDocument({ docId: '0'.repeat(32), sourceId: 's', sourceType: 'web', location: 'https://x.test/ok', url: 'https://x.test/ok', contentType: 'text/html', body: `<!doctype html><html><body><article><p>${'Words of the article. '.repeat(40)}</p>${'<div>'.repeat(50)}nested${'</div>'.repeat(50)}</article></body></html>`, metadata: {} }, {});
+    expect(fine.ok).toBe(true);
+  });
+});
