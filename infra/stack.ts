@@ -18,12 +18,24 @@ import { ArtifactStore, createS3Client } from '../lib/artifacts';
 import type { Config } from '../lib/config';
 import { ensureBinaries } from './binaries';
 
-/** Search attributes registered at start; workflows tag their runs with them (visible and filterable in the UI). */
+/**
+ * Search attributes registered at start; workflows tag their runs with them (visible and filterable in the UI). On any
+ * other server the CPU worker registers the missing ones at start where it may, or runs without them (workers/
+ * search-attributes.ts); a run upserts only those its worker found registered. Add new ones at the end.
+ */
 export const SEARCH_ATTRIBUTES = {
   TwinflowPipeline: 'Keyword',
   TwinflowCollection: 'Keyword',
   /** Set when a run needs a person's attention, e.g. `deletions_held` (a sync's deletion guard held deletions back). */
   TwinflowStatus: 'Keyword',
+  /** The source ids a run (or a source's child run) reads, e.g. `notes`, `blog`. */
+  TwinflowSource: 'KeywordList',
+  /** Their types: `web`, `git`, `folder`, `s3`. */
+  TwinflowSourceType: 'KeywordList',
+  /** train: the base model (Hub id, folder or s3:// prefix). */
+  TwinflowModel: 'Keyword',
+  /** train: the dataset's name. */
+  TwinflowDataset: 'Keyword',
 } as const;
 
 export interface StackOptions {

@@ -2,6 +2,7 @@
 import { createActivities } from '../activities';
 import { createDeps } from '../activities/deps';
 import { loadConfig } from '../lib/config';
+import { shutdownTelemetry, workerLogger } from './telemetry';
 import { connectWorker, createWorker } from './worker';
 
 export async function runCpuWorker(): Promise<void> {
@@ -16,10 +17,12 @@ export async function runCpuWorker(): Promise<void> {
     maxConcurrentActivities: config.temporal.maxConcurrentActivities,
     withWorkflows: true,
   });
-  console.log(`twinflow CPU worker polling task queue "${config.temporal.taskQueue}" at ${config.temporal.address}`);
+  const log = workerLogger();
+  log.info(`twinflow CPU worker polling task queue "${config.temporal.taskQueue}" at ${config.temporal.address}`, { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace });
   await worker.run();
   await connection.close();
-  console.log('twinflow CPU worker stopped');
+  await shutdownTelemetry();
+  log.info('twinflow CPU worker stopped');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

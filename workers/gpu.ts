@@ -5,6 +5,7 @@
 import { createDeps } from '../activities/deps';
 import { createGpuActivities } from '../activities/gpu';
 import { loadConfig } from '../lib/config';
+import { shutdownTelemetry, workerLogger } from './telemetry';
 import { connectWorker, createWorker } from './worker';
 
 export async function runGpuWorker(): Promise<void> {
@@ -20,10 +21,12 @@ export async function runGpuWorker(): Promise<void> {
     // Training steps can take a while to reach a safe stopping point.
     shutdownGraceTime: '2 minutes',
   });
-  console.log(`twinflow GPU worker polling task queue "${config.temporal.gpuTaskQueue}" at ${config.temporal.address}`);
+  const log = workerLogger();
+  log.info(`twinflow GPU worker polling task queue "${config.temporal.gpuTaskQueue}" at ${config.temporal.address}`, { taskQueue: config.temporal.gpuTaskQueue, namespace: config.temporal.namespace });
   await worker.run();
   await connection.close();
-  console.log('twinflow GPU worker stopped');
+  await shutdownTelemetry();
+  log.info('twinflow GPU worker stopped');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

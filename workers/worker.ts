@@ -6,23 +6,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { type Config, PROJECT_ROOT } from '../lib/config';
+import { createVisibilityActivities, ensureSearchAttributes, registrationEnabled } from './search-attributes';
+import { installTelemetry, telemetryWorkerOptions, workerLogger } from './telemetry';
 
 export const WORKFLOWS_PATH = path.join(PROJECT_ROOT, 'workflows', 'index.ts');
 
-let runtimeInstalled = false;
-function installRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  try {
-    Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2'] });
-  } catch {
-    // Already installed by the embedding process (e.g. a test harness): keep its settings.
-  }
-}
-
 export async function connectWorker(config: Config): Promise<NativeConnection> {
+  // Before the first connection: the runtime (logger, SDK metrics) can be installed only until then.
+  await installTelemetry();
   return NativeConnection.connect({
     address: config.temporal.address,
     tls: config.temporal.tls ? {} : undefined,
@@ -53,15 +46,28 @@ export interface CreateWorkerOptions {
 }
 
 export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
-  installRuntime();
+  await installTelemetry();
   const workflows = o.withWorkflows ? (o.workflowBundle ? { workflowBundle: o.workflowBundle } : workflowSource(o.config)) : {};
+  // Workflows upsert only the search attributes the namespace has (they ask through a local activity): see
+  // workers/search-attributes.ts.
+  const searchAttributes = o.withWorkflows
+    ? createVisibilityActivities(
+        await ensureSearchAttributes(o.connection, o.config.temporal.address, {
+          namespace: o.config.temporal.namespace,
+          register: registrationEnabled(),
+          warn: (m) => workerLogger().warn(m),
+          info: (m) => workerLogger().info(m),
+        }),
+      )
+    : {};
   return Worker.create({
     connection: o.connection,
     namespace: o.config.temporal.namespace,
     taskQueue: o.taskQueue,
-    activities: o.activities,
+    activities: { ...o.activities, ...searchAttributes },
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities,
     shutdownGraceTime: o.shutdownGraceTime ?? '30 seconds',
     ...workflows,
+    ...(await telemetryWorkerOptions('workflowsPath' in workflows)),
   });
 }

@@ -1,9 +1,9 @@
-import { proxyActivities } from '@temporalio/workflow';
 import type { DiagnosticsActivities } from '../activities/diagnostics';
 import { type StackCheckInput, stackCheckInputSchema } from '../lib/schemas/diagnostics';
 import { validateWorkflowInput } from './validation';
+import { proxySummarizedActivities, startVisibility } from './visibility';
 
-const { probeArtifactStore } = proxyActivities<DiagnosticsActivities>({
+const { probeArtifactStore } = proxySummarizedActivities<DiagnosticsActivities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 5 },
 });
@@ -11,5 +11,6 @@ const { probeArtifactStore } = proxyActivities<DiagnosticsActivities>({
 /** Checks the deployment end to end: workflow → worker → activity → S3 write → S3 read. */
 export async function stackCheck(input: StackCheckInput = {}) {
   const { message } = validateWorkflowInput(stackCheckInputSchema, input, 'stackCheck');
+  await startVisibility({ tags: { TwinflowPipeline: ['stackCheck'] }, memo: { summary: 'stack check: workflow → worker → activity → S3 write → S3 read' }, details: 'stack check' });
   return probeArtifactStore({ message });
 }

@@ -4,13 +4,14 @@
  * queue's workers, each retried on its own), and merged into one report: the same metrics as the CLI, because the
  * same code computes them (rag/eval/retrieval.ts). Report: <outPrefix>/retrieval-eval.{md,json} in S3.
  */
-import { defineQuery, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RetrievalEvalActivities } from '../activities/eval-retrieval';
 import { type RetrievalEvalInput, retrievalEvalInputSchema, type RetrievalEvalProgress, type RetrievalEvalResult } from '../lib/schemas/eval';
 import { runBounded } from './concurrency';
 import { validateWorkflowInput } from './validation';
+import { proxySummarizedActivities, startVisibility } from './visibility';
 
-const steps = proxyActivities<RetrievalEvalActivities>({
+const steps = proxySummarizedActivities<RetrievalEvalActivities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '5 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput', 'ConfigError'] },
@@ -21,11 +22,15 @@ export const retrievalEvalProgressQuery = defineQuery<RetrievalEvalProgress>('pr
 export async function evalRetrieval(rawInput: RetrievalEvalInput): Promise<RetrievalEvalResult> {
   const input = validateWorkflowInput(retrievalEvalInputSchema, rawInput, 'evalRetrieval');
   const outPrefix = input.outPrefix ?? `eval/retrieval/${workflowInfo().workflowId}`;
-  try {
-    upsertSearchAttributes({ TwinflowPipeline: ['eval'] });
-  } catch {
-    // The search attribute is registered by `twinflow stack up`; a server without it still runs the evaluation.
-  }
+  const collections = input.collections ?? [];
+  const summary = `evaluate retrieval on ${input.queries}${collections.length > 0 ? ` over ${collections.map((c) => `"${c}"`).join(', ')}` : ''}`;
+  await startVisibility({
+    // TwinflowCollection is a Keyword: one value, so only a single-collection evaluation is tagged with it.
+    tags: { TwinflowPipeline: ['eval'], ...(collections.length === 1 ? { TwinflowCollection: collections } : {}) },
+    memo: { summary, input: { queries: input.queries, collections, configs: input.configs?.length ?? 0, batchSize: input.batchSize, outPrefix } },
+    details: summary,
+    legacy: { TwinflowPipeline: ['eval'] },
+  });
   const progress: RetrievalEvalProgress = { batches: 0, done: 0 };
   setHandler(retrievalEvalProgressQuery, () => progress);
 

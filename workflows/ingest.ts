@@ -11,9 +11,7 @@ import {
   defineQuery,
   executeChild,
   patched,
-  proxyActivities,
   setHandler,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { IngestActivities } from '../activities/ingest';
@@ -32,22 +30,23 @@ import {
 import type { SourceConfig } from '../lib/schemas/sources';
 import { runBounded } from './concurrency';
 import { validateWorkflowInput } from './validation';
+import { proxySummarizedActivities, sourcesMemo, sourcesPhrase, sourceTarget, startVisibility, uniq } from './visibility';
 
 const NON_RETRYABLE = ['InvalidInput', 'ConfigError', 'DimensionMismatch'];
 
-const crawlActivities = proxyActivities<IngestActivities>({
+const crawlActivities = proxySummarizedActivities<IngestActivities>({
   startToCloseTimeout: '4 hours',
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
 });
-const stepActivities = proxyActivities<IngestActivities>({
+const stepActivities = proxySummarizedActivities<IngestActivities>({
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
 /** The collection's lock, shared with sync (waiting for a holder that is still running is retried without limit). */
-const lockActivities = proxyActivities<SyncActivities>({
+const lockActivities = proxySummarizedActivities<SyncActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '10 seconds', nonRetryableErrorTypes: NON_RETRYABLE },
 });
@@ -75,6 +74,12 @@ export interface IngestSourceInput {
 export async function ingestSource(input: IngestSourceInput): Promise<SourceResult> {
   const progress = { phase: 'crawl', fetched: 0, cleaned: 0 };
   setHandler(ingestSourceProgressQuery, () => progress);
+  const s = input.source;
+  await startVisibility({
+    tags: { TwinflowSource: [s.id], TwinflowSourceType: [s.type] },
+    memo: { summary: `crawl and clean ${s.type} source "${s.id}"`, source: sourcesMemo([s])[0], partSize: input.partSize },
+    details: `crawl and clean ${s.type} source "${s.id}": ${sourceTarget(s)}`,
+  });
 
   const crawl = await crawlActivities.crawlSource({ source: input.source, runKey: input.runKey, partSize: input.partSize });
   progress.fetched = crawl.fetched;
@@ -134,11 +139,19 @@ export async function ingest(rawInput: IngestInput): Promise<IngestResult> {
 async function runIngest(input: IngestParams): Promise<IngestResult> {
   const info = workflowInfo();
   const runKey = `runs/${info.workflowId}/${info.runId}`;
-  try {
-    upsertSearchAttributes({ TwinflowPipeline: ['ingest'], TwinflowCollection: [input.collection] });
-  } catch {
-    // The search attributes are a convenience for the UI; a namespace without them still runs the pipeline.
-  }
+  // Here, where the code before it upserted: a run stuck on that upsert (BadSearchAttributes) resumes on this path.
+  const summary = `ingest ${sourcesPhrase(input.sources)} into "${input.collection}"`;
+  await startVisibility({
+    tags: {
+      TwinflowPipeline: ['ingest'],
+      TwinflowCollection: [input.collection],
+      TwinflowSource: uniq(input.sources.map((s) => s.id)),
+      TwinflowSourceType: uniq(input.sources.map((s) => s.type)),
+    },
+    memo: { summary, input: { collection: input.collection, sources: sourcesMemo(input.sources), chunking: input.chunking, concurrency: input.concurrency } },
+    details: summary,
+    legacy: { TwinflowPipeline: ['ingest'], TwinflowCollection: [input.collection] },
+  });
 
   const progress: IngestProgress = {
     phase: 'crawl',

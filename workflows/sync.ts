@@ -19,10 +19,8 @@ import {
   executeChild,
   isCancellation,
   log,
-  proxyActivities,
   setHandler,
   sleep,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { IngestActivities } from '../activities/ingest';
@@ -45,19 +43,20 @@ import {
 import { runBounded } from './concurrency';
 import { ingestSource } from './ingest';
 import { validateWorkflowInput } from './validation';
+import { proxySummarizedActivities, sourcesMemo, sourcesPhrase, startVisibility, uniq, type Visibility } from './visibility';
 
 const NON_RETRYABLE = ['InvalidInput', 'ConfigError', 'DimensionMismatch', 'CorruptPart', 'LockLost'];
 
 type Activities = IngestActivities & SyncActivities;
 
-const steps = proxyActivities<Activities>({
+const steps = proxySummarizedActivities<Activities>({
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
 /** Waiting for another sync of the same collection: SyncBusy is retried without an attempt limit. */
-const lock = proxyActivities<Activities>({
+const lock = proxySummarizedActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '10 seconds', nonRetryableErrorTypes: NON_RETRYABLE },
 });
@@ -75,24 +74,41 @@ export async function sync(rawInput: SyncInput): Promise<SyncResult> {
   const input = validateWorkflowInput(syncInputSchema, rawInput, 'sync');
   const info = workflowInfo();
   const owner = { workflowId: info.workflowId, runId: info.runId };
-  try {
-    upsertSearchAttributes({ TwinflowPipeline: ['sync'], TwinflowCollection: [input.collection] });
-  } catch {
-    // A convenience for the UI; a namespace without these search attributes still syncs.
-  }
+  const scoped = input.only ? `, ${input.only.length} changed source${input.only.length === 1 ? '' : 's'}` : '';
+  const summary = `sync "${input.collection}" with ${sourcesPhrase(input.sources)}${scoped}`;
+  const visibility = await startVisibility({
+    tags: {
+      TwinflowPipeline: ['sync'],
+      TwinflowCollection: [input.collection],
+      TwinflowSource: uniq(input.sources.map((s) => s.id)),
+      TwinflowSourceType: uniq(input.sources.map((s) => s.type)),
+    },
+    memo: {
+      summary,
+      input: { collection: input.collection, sources: sourcesMemo(input.sources), chunking: input.chunking, ...(input.only ? { only: input.only.map((o) => ({ sourceId: o.sourceId, keys: o.keys?.length ?? 'all' })) } : {}) },
+    },
+    details: summary,
+    legacy: { TwinflowPipeline: ['sync'], TwinflowCollection: [input.collection] },
+  });
   const progress: SyncProgress = { phase: 'lock', parts: { total: 0, loaded: 0 }, chunks: { embedded: 0, reused: 0, written: 0 } };
   setHandler(syncProgressQuery, () => progress);
 
   const { token } = await lock.acquireSyncLock({ collection: input.collection, owner });
   try {
-    return await runSync(input, owner, progress, token);
+    return await runSync(input, owner, progress, token, visibility);
   } finally {
     // Released even when this run is cancelled; a run that is terminated leaves it to be taken over (see lock.ts).
     await CancellationScope.nonCancellable(() => lock.releaseSyncLock({ collection: input.collection, owner }));
   }
 }
 
-async function runSync(input: SyncParams, owner: { workflowId: string; runId: string }, progress: SyncProgress, token: number | undefined): Promise<SyncResult> {
+async function runSync(
+  input: SyncParams,
+  owner: { workflowId: string; runId: string },
+  progress: SyncProgress,
+  token: number | undefined,
+  visibility: Visibility,
+): Promise<SyncResult> {
   const runKey = `runs/${owner.workflowId}/${owner.runId}`;
   const collection = input.collection;
 
@@ -160,11 +176,7 @@ async function runSync(input: SyncParams, owner: { workflowId: string; runId: st
   if (plan.deletionsHeld) {
     progress.deletionsHeld = plan.deletionsHeld;
     log.warn('deletions held by the guard; nothing is deleted', { collection, ...plan.deletionsHeld });
-    try {
-      upsertSearchAttributes({ TwinflowStatus: ['deletions_held'] });
-    } catch {
-      // As above: the UI tag is a convenience.
-    }
+    visibility.tag({ TwinflowStatus: ['deletions_held'] });
   }
 
   progress.phase = 'load';
@@ -250,6 +262,7 @@ export async function syncOnEvents(rawInput: SyncOnEventsInput): Promise<SyncOnE
   const input = validateWorkflowInput(syncOnEventsInputSchema, rawInput, 'syncOnEvents');
   const info = workflowInfo();
   const sourceIds = new Set(input.sync.sources.map((s) => s.id));
+
   /** sourceId → keys, or 'all' for the whole source. */
   const pending = new Map<string, Set<string> | 'all'>();
   const status: SyncOnEventsStatus = { syncs: input.syncsBefore, events: 0, pendingKeys: 0, phase: 'idle' };
@@ -276,6 +289,14 @@ export async function syncOnEvents(rawInput: SyncOnEventsInput): Promise<SyncOnE
     add(change.sourceId, change.keys);
   });
   setHandler(syncOnEventsStatusQuery, () => ({ ...status, pendingKeys: pendingKeys() }));
+
+  // After the handlers: events that came with the start are taken in while the run asks its worker what to tag.
+  const summary = `push sync of "${input.sync.collection}": waits for bucket events, then syncs ${sourcesPhrase(input.sync.sources)}`;
+  await startVisibility({
+    tags: { TwinflowPipeline: ['syncOnEvents'], TwinflowCollection: [input.sync.collection], TwinflowSource: [...sourceIds], TwinflowSourceType: uniq(input.sync.sources.map((s) => s.type)) },
+    memo: { summary, input: { collection: input.sync.collection, sources: sourcesMemo(input.sync.sources), quietMs: input.quietMs, maxDelayMs: input.maxDelayMs, idleMs: input.idleMs } },
+    details: summary,
+  });
 
   let failures = 0;
   for (;;) {

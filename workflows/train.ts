@@ -4,7 +4,7 @@
  * holds URIs, counts and small summaries only (claim check). The `progress` query reports the stage, the dataset,
  * the training step/loss/ETA (signalled by the fine-tune activity) and the evaluations so far.
  */
-import { ActivityCancellationType, ApplicationFailure, defineQuery, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
 import type { DatasetActivities } from '../activities/dataset';
 import type { EvaluateActivities } from '../activities/evaluate';
 import type { GpuActivities } from '../activities/gpu';
@@ -21,11 +21,12 @@ import {
   type TrainResult,
 } from '../lib/schemas/train';
 import { validateWorkflowInput } from './validation';
+import { proxySummarizedActivities, startVisibility } from './visibility';
 
 export const trainProgressQuery = defineQuery<TrainProgress>(TRAIN_PROGRESS_QUERY);
 export const trainingProgressSignal = defineSignal<[TrainingProgress]>(TRAINING_PROGRESS_SIGNAL);
 
-const cpu = proxyActivities<DatasetActivities & EvaluateActivities & PublishActivities>({
+const cpu = proxySummarizedActivities<DatasetActivities & EvaluateActivities & PublishActivities>({
   startToCloseTimeout: '4 hours',
   heartbeatTimeout: '10 minutes',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
@@ -50,8 +51,28 @@ export async function train(input: TrainInput): Promise<TrainResult> {
   const dup = labels.find((l, i) => labels.indexOf(l) !== i);
   if (dup) throw ApplicationFailure.nonRetryable(`invalid train input: evaluation.baselines: two report rows are named "${dup}"`, 'InvalidInput');
 
+  const datasetName = 'manifestUri' in cfg.dataset ? undefined : cfg.dataset.name;
+  const manifestUri = 'manifestUri' in cfg.dataset ? cfg.dataset.manifestUri : undefined;
+  const method = cfg.training.quantization === '4bit' ? 'QLoRA' : 'LoRA';
+  const summary = `train "${cfg.model.name}": ${method} on ${cfg.model.baseModel} with dataset ${datasetName ? `"${datasetName}"` : manifestUri}${cfg.publish ? `, publish to ${cfg.publish.repo} if it passes` : ''}`;
+  const visibility = await startVisibility({
+    tags: { TwinflowPipeline: ['train'], TwinflowModel: [cfg.model.baseModel], TwinflowDataset: datasetName ? [datasetName] : [] },
+    memo: {
+      summary,
+      input: {
+        name: cfg.name,
+        model: cfg.model,
+        dataset: datasetName ? { name: datasetName } : { manifestUri },
+        method,
+        baselines: cfg.evaluation.baselines.map(baselineLabel),
+        ...(cfg.publish ? { publish: cfg.publish.repo } : {}),
+      },
+    },
+    details: summary,
+  });
+
   const gpuTaskQueue = cfg.gpu.taskQueue ?? (await cpu.trainRuntime()).gpuTaskQueue;
-  const gpu = proxyActivities<GpuActivities>({
+  const gpu = proxySummarizedActivities<GpuActivities>({
     taskQueue: gpuTaskQueue,
     startToCloseTimeout: cfg.gpu.startToCloseTimeout,
     heartbeatTimeout: cfg.gpu.heartbeatTimeout,
@@ -72,6 +93,8 @@ export async function train(input: TrainInput): Promise<TrainResult> {
           chatTemplate: cfg.training.chatTemplate,
         });
   state.dataset = { version: dataset.version, manifestUri: dataset.manifestUri, counts: dataset.counts };
+  // A dataset given by manifest is named only once it is loaded (the old code tagged nothing: nothing to repeat).
+  if (visibility.patched && !datasetName) visibility.tag({ TwinflowDataset: [dataset.name] });
 
   // 2. Fine-tune.
   state.stage = 'finetune';
