@@ -61,12 +61,12 @@ export async function pendingActivities(client: Client, workflowId: string): Pro
 }
 
 /** Waits until `check` returns a value (polling every `everyMs`). */
-export async function waitUntil<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 25): Promise<T> {
+export async function waitUntil<T>(what: string | (() => string), check: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
     if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${typeof what === 'function' ? what() : what}`);
     await sleep(everyMs);
   }
 }
