@@ -32,12 +32,24 @@ STAMP="$VENV/.twinflow-installed-$HASH"
 # The editable install points at this checkout's trainer/; a venv copied from elsewhere must reinstall.
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$ROOT/trainer" ]; then
   log "up to date (stamp $HASH)"
-  exit 0
+else
+  log "installing trainer[test] into $VENV (first run downloads torch + CUDA libs, ~6 GB; this takes minutes)"
+  start=$(date +%s)
+  "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar on -e "$ROOT/trainer[test]"
+  rm -f "$VENV"/.twinflow-installed-*
+  printf '%s' "$ROOT/trainer" > "$STAMP"
+  log "done in $(( $(date +%s) - start ))s (stamp $HASH)"
 fi
 
-log "installing trainer[test] into $VENV (first run downloads torch + CUDA libs, ~6 GB; this takes minutes)"
-start=$(date +%s)
-"$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar on -e "$ROOT/trainer[test]"
-rm -f "$VENV"/.twinflow-installed-*
-printf '%s' "$ROOT/trainer" > "$STAMP"
-log "done in $(( $(date +%s) - start ))s (stamp $HASH)"
+# The example service that starts workflows from Python (examples/services/python: the temporalio SDK), run by the
+# test suite; its own stamp, so a change to its requirements reinstalls only it.
+SERVICES_REQ="$ROOT/examples/services/python/requirements.txt"
+if [ -f "$SERVICES_REQ" ]; then
+  SERVICES_STAMP="$VENV/.twinflow-services-$(sha256sum "$SERVICES_REQ" | cut -c1-16)"
+  if [ ! -f "$SERVICES_STAMP" ]; then
+    log "installing the example services' requirements ($(grep -v '^#' "$SERVICES_REQ" | xargs))"
+    "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet -r "$SERVICES_REQ"
+    rm -f "$VENV"/.twinflow-services-*
+    touch "$SERVICES_STAMP"
+  fi
+fi
