@@ -1,5 +1,5 @@
 /** The `twinflow` command line. */
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { ConfigError } from '../lib/config';
 import { StackError } from '../infra/stack';
 import { PrerequisiteError } from '../infra/binaries';
@@ -17,6 +17,8 @@ import { registerSearchCommand } from './commands/search';
 import { registerAskCommand } from './commands/ask';
 import { registerEvalCommands } from './commands/eval';
 import { registerServeCommand } from './commands/serve';
+import { registerRunsCommands } from './commands/runs';
+import { reportFatal } from './follow';
 import { OptionUnavailableError } from '../rag/options';
 import { ignoreClosedChannelRetries } from '../client/closed-channel';
 import { CollectionNotFoundError } from '../rag/retrieve';
@@ -37,8 +39,9 @@ registerSearchCommand(program);
 registerAskCommand(program);
 registerEvalCommands(program);
 registerServeCommand(program);
+registerRunsCommands(program);
 
-/** Expected errors (bad config, busy port, bad input) print one clear line, no stack trace. */
+/** Expected errors (bad config, busy port, bad input) print one clear line, no stack trace (exit code 2). */
 const EXPECTED = [ConfigError, StackError, PrerequisiteError, InputValidationError, OptionUnavailableError, CollectionNotFoundError];
 
 ignoreClosedChannelRetries();
@@ -46,11 +49,6 @@ ignoreClosedChannelRetries();
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof CommanderError) process.exit(err.exitCode);
-  if (EXPECTED.some((E) => err instanceof E)) {
-    console.error(`twinflow: ${(err as Error).message}`);
-    process.exit(2);
-  }
-  console.error(err);
-  process.exit(1);
+  // Exit codes and the one-line report: cli/follow.ts (reportFatal), documented in docs/cli.md.
+  process.exit(reportFatal(err, { expected: EXPECTED, json: process.argv.includes('--json') }));
 }

@@ -32,11 +32,19 @@ const envSchema = z.object({
   TEMPORAL_NAMESPACE: nonEmpty.default('default'),
   TEMPORAL_API_KEY: z.string().optional(),
   TEMPORAL_TLS: bool.default(false),
+  /** The Temporal Web UI that links point at (a cluster's UI, https://cloud.temporal.io); default the local stack's. */
+  TEMPORAL_UI_URL: url.optional(),
   TWINFLOW_TASK_QUEUE: nonEmpty.default('twinflow'),
   TWINFLOW_GPU_TASK_QUEUE: nonEmpty.default('gpu-a6000'),
   TWINFLOW_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(8),
   TWINFLOW_GPU_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(1),
   TWINFLOW_WORKFLOW_BUNDLE: z.string().optional(),
+  /** How long a start waits for a worker to poll its task queue before saying none runs (0: do not check). */
+  TWINFLOW_WORKER_CHECK_SECONDS: z.coerce
+    .number({ error: 'expected a number of seconds (0 or more)' })
+    .min(0, 'expected a number of seconds (0 or more)')
+    .max(600, 'expected at most 600 seconds')
+    .default(3),
 
   TWINFLOW_TEMPORAL_PORT: port.default(7233),
   TWINFLOW_TEMPORAL_UI_PORT: port.default(8233),
@@ -123,6 +131,10 @@ export interface Config {
     maxConcurrentActivities: number;
     gpuMaxConcurrentActivities: number;
     workflowBundle?: string;
+    /** The Web UI's base address, without a trailing slash (TEMPORAL_UI_URL). */
+    uiUrl: string;
+    /** Seconds a start waits for a worker polling its task queue; 0: no check (TWINFLOW_WORKER_CHECK_SECONDS). */
+    workerCheckSeconds: number;
   };
   stack: {
     dir: string;
@@ -206,6 +218,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConcurrentActivities: e.TWINFLOW_MAX_CONCURRENT_ACTIVITIES,
       gpuMaxConcurrentActivities: e.TWINFLOW_GPU_MAX_CONCURRENT_ACTIVITIES,
       workflowBundle: e.TWINFLOW_WORKFLOW_BUNDLE,
+      uiUrl: (e.TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.TWINFLOW_TEMPORAL_UI_PORT}`).replace(/\/+$/, ''),
+      workerCheckSeconds: e.TWINFLOW_WORKER_CHECK_SECONDS,
     },
     stack: {
       dir: path.resolve(e.TWINFLOW_STACK_DIR ?? path.join(home, 'stack')),

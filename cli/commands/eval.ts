@@ -12,7 +12,9 @@ import { InputValidationError } from '../../lib/schemas/validate';
 import { buildCatalog, mergeCatalogs } from '../../rag/catalog';
 import { evaluateRetrieval, reportMarkdown, standardConfigs } from '../../rag/eval/retrieval';
 import { loadQuerySet, resolveRelevance } from '../../rag/eval/queries';
-import { watch } from './ingest';
+import type { RetrievalEvalProgress, RetrievalEvalResult } from '../../lib/schemas/eval';
+import { followRun, printJson } from '../follow';
+import { addRunOutputOptions } from './ingest';
 
 interface EvalFlags {
   queries: string;
@@ -25,6 +27,8 @@ interface EvalFlags {
   workflow: boolean;
   batchSize: string;
   concurrency: string;
+  waitForWorker?: boolean;
+  json?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -36,41 +40,58 @@ function positive(flag: string, value: string): number {
 }
 
 /** Uploads the query set (content-addressed), runs `evalRetrieval`, and copies its report into --out. */
-async function runAsWorkflow(config: Config, flags: EvalFlags, configs: string[] | undefined): Promise<void> {
+async function runAsWorkflow(config: Config, flags: EvalFlags, configs: string[] | undefined): Promise<number> {
   if (flags.compression !== undefined) throw new InputValidationError('--compression: not available with --workflow (run without --workflow to evaluate prompt compression)');
+  const input = {
+    ...(flags.collection.length && { collections: flags.collection }),
+    ...(configs && { configs }),
+    depth: positive('--depth', flags.depth),
+    expansion: positive('--expansion', flags.expansion),
+    batchSize: positive('--batch-size', flags.batchSize),
+    concurrency: positive('--concurrency', flags.concurrency),
+  };
   const artifacts = ArtifactStore.fromConfig(config);
   await artifacts.ensureBucket();
   const uploaded = await artifacts.putContentAddressed('eval/retrieval/queries', fs.readFileSync(flags.queries), 'application/x-ndjson');
   const client = await TwinflowClient.connect(config);
   try {
-    const handle = await client.startRetrievalEval({
-      queries: uploaded.uri,
-      ...(flags.collection.length && { collections: flags.collection }),
-      ...(configs && { configs }),
-      depth: positive('--depth', flags.depth),
-      expansion: positive('--expansion', flags.expansion),
-      batchSize: positive('--batch-size', flags.batchSize),
-      concurrency: positive('--concurrency', flags.concurrency),
+    const handle = await client.startRetrievalEval({ queries: uploaded.uri, ...input });
+    // The report, copied into --out once (for the text and the JSON form alike).
+    let copied: Promise<{ md: string; report: unknown }> | undefined;
+    const copy = (result: RetrievalEvalResult) =>
+      (copied ??= (async () => {
+        fs.mkdirSync(flags.out, { recursive: true });
+        const md = await artifacts.getText(result.markdownUri);
+        const json = await artifacts.getText(result.jsonUri);
+        fs.writeFileSync(path.join(flags.out, 'retrieval-eval.md'), md);
+        fs.writeFileSync(path.join(flags.out, 'retrieval-eval.json'), json);
+        console.error(`report: ${result.markdownUri} (and .json), copied to ${path.join(flags.out, 'retrieval-eval.md')}`);
+        return { md, report: JSON.parse(json) as unknown };
+      })());
+    return await followRun<RetrievalEvalResult>({
+      client,
+      workflowType: 'evalRetrieval',
+      handle,
+      flags,
+      infoStream: process.stderr, // stdout is the report
+      needs: client.workerNeeds('evalRetrieval', handle.taskQueue),
+      progress: async () => {
+        const p = (await client.progress('evalRetrieval', handle.workflowId)) as RetrievalEvalProgress;
+        return { line: `batches ${p.done}/${p.batches}`, value: p.done, total: p.batches };
+      },
+      format: async (result) => (await copy(result)).md,
+      json: async (result) => ({ ...result, report: (await copy(result)).report, out: outFiles(flags.out) }),
     });
-    console.error(`started evalRetrieval ${handle.workflowId}: ${client.uiUrl(handle.workflowId)}`);
-    const result = await watch(async () => {
-      const p = await client.retrievalEvalProgress(handle.workflowId);
-      return `batches ${p.done}/${p.batches}`;
-    }, handle.result());
-    fs.mkdirSync(flags.out, { recursive: true });
-    const md = await artifacts.getText(result.markdownUri);
-    fs.writeFileSync(path.join(flags.out, 'retrieval-eval.md'), md);
-    fs.writeFileSync(path.join(flags.out, 'retrieval-eval.json'), await artifacts.getText(result.jsonUri));
-    console.log(md);
-    console.error(`report: ${result.markdownUri} (and .json), copied to ${path.join(flags.out, 'retrieval-eval.md')}`);
   } finally {
     await client.close();
   }
 }
 
+const outFiles = (out: string) => ({ markdown: path.join(out, 'retrieval-eval.md'), json: path.join(out, 'retrieval-eval.json') });
+
 export function registerEvalCommands(program: Command): void {
   const evalCmd = program.command('eval').description('evaluate retrieval quality on a labelled query set');
-  evalCmd
+  const retrieval = evalCmd
     .command('retrieval')
     .description('recall@k, MRR and nDCG@10 of retrieval configurations side by side (Markdown + JSON)')
     .requiredOption('-q, --queries <file>', 'labelled queries (JSON Lines: id, query, relevantDocIds or relevantPages)')
@@ -82,7 +103,8 @@ export function registerEvalCommands(program: Command): void {
     .option('--compression <tokens>', 'also evaluate prompt compression to this budget')
     .option('--workflow', 'run as the evalRetrieval workflow on the workers (big query sets; the set is uploaded to S3)', false)
     .option('--batch-size <n>', 'with --workflow: queries per activity', '200')
-    .option('--concurrency <n>', 'with --workflow: batches evaluated at once', '2')
+    .option('--concurrency <n>', 'with --workflow: batches evaluated at once', '2');
+  addRunOutputOptions(retrieval)
     .action(async (flags: EvalFlags) => {
       const config = loadConfig();
       const queries = loadQuerySet(flags.queries);
@@ -91,7 +113,7 @@ export function registerEvalCommands(program: Command): void {
       const unknown = wanted?.filter((w) => !all.some((c) => c.name === w));
       if (unknown?.length) throw new InputValidationError(`--configs: unknown ${unknown.map((u) => JSON.stringify(u)).join(', ')}`);
       if (flags.workflow) {
-        await runAsWorkflow(config, flags, wanted);
+        process.exitCode = await runAsWorkflow(config, flags, wanted);
         return;
       }
       const { createRagFromConfig } = await import('../../rag/from-config');
@@ -113,7 +135,8 @@ export function registerEvalCommands(program: Command): void {
         const md = reportMarkdown(report);
         fs.writeFileSync(path.join(flags.out, 'retrieval-eval.md'), md);
         fs.writeFileSync(path.join(flags.out, 'retrieval-eval.json'), JSON.stringify(report, null, 2));
-        console.log(md);
+        if (flags.json) printJson({ report, out: outFiles(flags.out) });
+        else console.log(md);
         console.error(`written: ${path.join(flags.out, 'retrieval-eval.md')} and .json`);
       } finally {
         await close();

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { TwinflowClient } from '../../client';
 import { loadConfig } from '../../lib/config';
+import { followRun, type ProgressView, ProgressReporter, watchProgress } from '../follow';
 import type { IngestInput, IngestProgress, IngestResult } from '../../lib/schemas/ingest';
 import type { SourceConfig } from '../../lib/schemas/sources';
 import { InputValidationError } from '../../lib/schemas/validate';
@@ -18,6 +19,8 @@ interface IngestFlags {
   git: string[];
   workflowId?: string;
   wait: boolean;
+  waitForWorker?: boolean;
+  json?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -88,48 +91,53 @@ export function formatResult(r: IngestResult): string {
   ].join('\n');
 }
 
+/** The bar's reading of an ingest: each part found so far counts three steps (chunked, embedded, loaded). */
+export function ingestProgressView(p: IngestProgress): ProgressView {
+  return { line: formatProgress(p), value: p.parts.chunked + p.parts.embedded + p.parts.loaded, total: 3 * p.parts.total };
+}
+
+/** --wait-for-worker and --json, shared by the commands that start a run. */
+export function addRunOutputOptions(command: Command): Command {
+  return command
+    .option('--wait-for-worker', 'when no worker polls the task queue, keep waiting for one instead of exiting with code 4')
+    .option('--json', 'print one JSON document on stdout (the run, its status and result); progress goes to stderr');
+}
+
 export function registerIngestCommand(program: Command): void {
-  addSourceOptions(
+  const cmd = addSourceOptions(
     program
       .command('ingest')
       .description('crawl → clean → chunk → embed → load sources into a collection (the feature pipeline)')
       .option('-c, --config <file>', 'JSON file with the workflow input ({ collection, sources, chunking, ... })'),
   )
-    .option('--workflow-id <id>', 'workflow id (default: ingest-<collection>-<timestamp>)')
-    .option('--no-wait', 'start and print the workflow id without waiting')
-    .action(async (flags: IngestFlags) => {
-      const config = loadConfig();
-      const input = ingestInputFromFlags(flags); // a bad --config file fails here, before connecting to Temporal
-      const client = await TwinflowClient.connect(config);
-      try {
-        const handle = await client.startIngest(input, { workflowId: flags.workflowId });
-        console.log(`started ingest ${handle.workflowId}: ${client.uiUrl(handle.workflowId)}`);
-        if (!flags.wait) return;
-        const result = await watch(async () => formatProgress(await client.ingestProgress(handle.workflowId)), handle.result());
-        console.log(formatResult(result));
-      } finally {
-        await client.close();
-      }
-    });
+    .option('--workflow-id <id>', 'workflow id (default: ingest-<collection>-<timestamp>); one still running with it is followed, not started again')
+    .option('--no-wait', 'start and print the workflow id without waiting');
+  addRunOutputOptions(cmd).action(async (flags: IngestFlags) => {
+    const config = loadConfig();
+    const input = ingestInputFromFlags(flags); // a bad --config file fails here, before connecting to Temporal
+    const client = await TwinflowClient.connect(config);
+    try {
+      const handle = await client.startIngest(input, { workflowId: flags.workflowId });
+      process.exitCode = await followRun({
+        client,
+        workflowType: 'ingest',
+        handle,
+        flags,
+        needs: client.workerNeeds('ingest', handle.taskQueue),
+        progress: async () => ingestProgressView((await client.progress('ingest', handle.workflowId)) as IngestProgress),
+        format: formatResult,
+      });
+    } finally {
+      await client.close();
+    }
+  });
 }
 
-/** Prints the line `progress` answers whenever it changes, polling every `intervalMs`, until the result arrives. */
+/**
+ * Prints the line `progress` answers whenever it changes (on stdout), polling every `intervalMs`, until the result
+ * arrives. (The commands use followRun, which draws a bar on a terminal; this is the plain form, for the demo.)
+ */
 export async function watch<T>(progress: () => Promise<string>, result: Promise<T>, intervalMs = 1000): Promise<T> {
-  let last = '';
-  let done = false;
-  const finished = result.finally(() => {
-    done = true;
-  });
-  while (!done) {
-    await Promise.race([finished.catch(() => undefined), new Promise((r) => setTimeout(r, intervalMs))]);
-    if (done) break;
-    try {
-      const line = await progress();
-      if (line !== last) console.log(line);
-      last = line;
-    } catch {
-      // The query can fail while the workflow is between tasks; the next poll will answer.
-    }
-  }
-  return finished;
+  const reporter = new ProgressReporter({ mode: 'lines', lines: process.stdout });
+  return watchProgress(async () => ({ line: await progress() }), result, reporter, intervalMs);
 }

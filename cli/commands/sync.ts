@@ -6,7 +6,8 @@ import { TwinflowClient } from '../../client';
 import { loadConfig } from '../../lib/config';
 import type { SyncInput, SyncProgress, SyncResult } from '../../lib/schemas/sync';
 import { InputValidationError } from '../../lib/schemas/validate';
-import { addSourceOptions, ingestInputFromFlags, watch } from './ingest';
+import { followRun, type ProgressView } from '../follow';
+import { addRunOutputOptions, addSourceOptions, ingestInputFromFlags } from './ingest';
 
 /** Reads a JSON or YAML file; a file that does not parse is reported with its name. */
 export function readConfigFile(file: string): unknown {
@@ -45,6 +46,8 @@ interface SyncFlags {
   workflowId?: string;
   wait: boolean;
   allowMassDeletion?: boolean;
+  waitForWorker?: boolean;
+  json?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -74,6 +77,11 @@ export function formatSyncProgress(p: SyncProgress): string {
   return `[${p.phase}]${docs}${held} | parts ${p.parts.loaded}/${p.parts.total} | chunks ${p.chunks.embedded} embedded, ${p.chunks.reused} reused, ${p.chunks.written} written`;
 }
 
+/** The bar's reading of a sync: parts loaded of the parts that changed. */
+export function syncProgressView(p: SyncProgress): ProgressView {
+  return { line: formatSyncProgress(p), value: p.parts.loaded, total: p.parts.total };
+}
+
 export function formatSyncResult(r: SyncResult): string {
   const d = r.documents;
   const lines = [
@@ -94,27 +102,33 @@ export function formatSyncResult(r: SyncResult): string {
 }
 
 export function registerSyncCommand(program: Command): void {
-  addSourceOptions(
+  const cmd = addSourceOptions(
     program
       .command('sync')
       .description('bring a collection up to date with its sources: only inserted/updated documents are embedded, removed ones deleted')
       .option('-c, --config <file>', 'JSON or YAML file: the sync input ({ collection, sources, chunking, ... }) or a schedule file'),
   )
     .option('--s3 <prefix>', 'an inbox prefix in the configured bucket (repeatable)', collect, [])
-    .option('--workflow-id <id>', 'workflow id (default: sync-<collection>-<timestamp>)')
+    .option('--workflow-id <id>', 'workflow id (default: sync-<collection>-<timestamp>); one still running with it is followed, not started again')
     .option('--no-wait', 'start and print the workflow id without waiting')
-    .option('--allow-mass-deletion', 'let this one run delete more than the deletion guard allows (check a held run first)')
-    .action(async (flags: SyncFlags) => {
-      const config = loadConfig();
-      const client = await TwinflowClient.connect(config);
-      try {
-        const handle = await client.startSync(syncInputFromFlags(flags), { workflowId: flags.workflowId });
-        console.log(`started sync ${handle.workflowId}: ${client.uiUrl(handle.workflowId)}`);
-        if (!flags.wait) return;
-        const result = await watch(async () => formatSyncProgress(await client.syncProgress(handle.workflowId)), handle.result());
-        console.log(formatSyncResult(result));
-      } finally {
-        await client.close();
-      }
-    });
+    .option('--allow-mass-deletion', 'let this one run delete more than the deletion guard allows (check a held run first)');
+  addRunOutputOptions(cmd).action(async (flags: SyncFlags) => {
+    const config = loadConfig();
+    const input = syncInputFromFlags(flags); // a bad --config file fails here, before connecting to Temporal
+    const client = await TwinflowClient.connect(config);
+    try {
+      const handle = await client.startSync(input, { workflowId: flags.workflowId });
+      process.exitCode = await followRun({
+        client,
+        workflowType: 'sync',
+        handle,
+        flags,
+        needs: client.workerNeeds('sync', handle.taskQueue),
+        progress: async () => syncProgressView((await client.progress('sync', handle.workflowId)) as SyncProgress),
+        format: formatSyncResult,
+      });
+    } finally {
+      await client.close();
+    }
+  });
 }

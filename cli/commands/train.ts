@@ -15,13 +15,16 @@ import { loadConfig } from '../../lib/config';
 import { type TrainInput, trainInputSchema, type TrainProgress, type TrainResult } from '../../lib/schemas/train';
 import { InputValidationError, parseInput } from '../../lib/schemas/validate';
 import { connectWorker, createWorker } from '../../workers/worker';
-import { watch } from './ingest';
+import { followRun, type ProgressView } from '../follow';
+import { addRunOutputOptions } from './ingest';
 
 interface TrainFlags {
   config: string;
   workflowId?: string;
   wait: boolean;
   withWorkers: boolean;
+  waitForWorker?: boolean;
+  json?: boolean;
 }
 
 const isRelative = (p: unknown): p is string => typeof p === 'string' && (p.startsWith('./') || p.startsWith('../'));
@@ -72,6 +75,15 @@ export function formatTrainProgress(p: TrainProgress): string {
   return parts.join(' | ');
 }
 
+/** The bar's reading of a train run: training steps while fine-tuning, test answers while generating. */
+export function trainProgressView(p: TrainProgress): ProgressView {
+  const line = formatTrainProgress(p);
+  if (p.stage === 'finetune' && p.training?.maxSteps) return { line, value: p.training.step, total: p.training.maxSteps };
+  if (p.stage === 'generate' && p.generation?.total) return { line, value: p.generation.done, total: p.generation.total };
+  if (p.stage === 'done') return { line, value: 1, total: 1 };
+  return { line };
+}
+
 export function formatTrainResult(r: TrainResult): string {
   const lines = [
     '',
@@ -119,30 +131,39 @@ async function withLocalWorkers<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export function registerTrainCommand(program: Command): void {
-  program
+  const cmd = program
     .command('train')
     .description('dataset → fine-tune (GPU queue) → evaluate vs baselines → publish; prints progress and the report table')
     .requiredOption('-c, --config <file>', 'JSON file with the workflow input (see docs/training.md)')
-    .option('--workflow-id <id>', 'workflow id (default: train-<name>-<timestamp>)')
+    .option('--workflow-id <id>', 'workflow id (default: train-<name>-<timestamp>); one still running with it is followed, not started again')
     .option('--no-wait', 'start and print the workflow id without waiting')
-    .option('--with-workers', 'also run a CPU and a GPU worker in this process', false)
-    .action(async (flags: TrainFlags) => {
-      const input = readTrainConfig(flags.config);
-      parseInput(trainInputSchema, input, 'train'); // fail on a bad file before connecting to anything
-      const config = loadConfig();
-      const client = await TwinflowClient.connect(config);
-      const main = async () => {
-        const handle = await client.startTrain(input, { workflowId: flags.workflowId });
-        console.log(`started train ${handle.workflowId}: ${client.uiUrl(handle.workflowId)}`);
-        if (!flags.wait) return;
+    .option('--with-workers', 'also run a CPU and a GPU worker in this process', false);
+  addRunOutputOptions(cmd).action(async (flags: TrainFlags) => {
+    const input = readTrainConfig(flags.config);
+    const parsed = parseInput(trainInputSchema, input, 'train'); // fail on a bad file before connecting to anything
+    const config = loadConfig();
+    const client = await TwinflowClient.connect(config);
+    const main = async () => {
+      const handle = await client.startTrain(input, { workflowId: flags.workflowId });
+      return followRun({
+        client,
+        workflowType: 'train',
+        handle,
+        flags,
+        // The workers of --with-workers are this process's: nothing to check.
+        needs: flags.withWorkers ? [] : client.workerNeeds('train', handle.taskQueue, parsed.gpu.taskQueue ?? config.temporal.gpuTaskQueue),
         // Training progress changes slowly: poll every 2 s.
-        const result = await watch(async () => formatTrainProgress(await client.trainProgress(handle.workflowId)), handle.result(), 2000);
-        console.log(formatTrainResult(result));
-      };
-      try {
-        await (flags.withWorkers ? withLocalWorkers(main) : main());
-      } finally {
-        await client.close();
-      }
-    });
+        intervalMs: 2000,
+        progress: async () => trainProgressView((await client.progress('train', handle.workflowId)) as TrainProgress),
+        format: formatTrainResult,
+        // In-process workers shut down on SIGINT themselves (the trainer process is stopped first).
+        exitOnInterrupt: !flags.withWorkers,
+      });
+    };
+    try {
+      process.exitCode = await (flags.withWorkers ? withLocalWorkers(main) : main());
+    } finally {
+      await client.close();
+    }
+  });
 }
