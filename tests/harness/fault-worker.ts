@@ -48,6 +48,11 @@ const ENTRY = { cpu: path.join(PROJECT_ROOT, 'workers', 'cpu.ts'), gpu: path.joi
 const READY = { cpu: 'twinflow CPU worker polling', gpu: 'twinflow GPU worker polling' };
 
 let counter = 0;
+/** Worker processes still running when this test process exits (a test interrupted midway) are killed with it. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
 
 export async function startWorkerProcess(o: StartWorkerOptions): Promise<WorkerProcess> {
   const logDir = path.join(FAULT_WORK_DIR, 'logs');
@@ -58,6 +63,7 @@ export async function startWorkerProcess(o: StartWorkerOptions): Promise<WorkerP
   const proc = spawn(process.execPath, ['--import', 'tsx', ENTRY[o.kind]], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (!proc.pid) throw new Error(`could not start the ${o.kind} worker`);
   const pid = proc.pid;
+  running.add(proc);
   const out = fs.createWriteStream(log);
   let tail = '';
   const onData = (d: Buffer) => {
@@ -68,6 +74,7 @@ export async function startWorkerProcess(o: StartWorkerOptions): Promise<WorkerP
   proc.stderr!.on('data', onData);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     proc.once('exit', (code, signal) => {
+      running.delete(proc);
       out.end();
       resolve({ code, signal });
     });
