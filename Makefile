@@ -30,7 +30,7 @@ browser:
 	@scripts/ensure-browser.sh
 
 # The demo: brings the local stack up, starts the workers and runs the main job end to end.
-demo: setup
+demo: setup python
 	@$(ENV) bin/twinflow demo
 
 # Every test: typecheck, lint, unit and integration tests against the real stack, and the trainer's pytest suite.
