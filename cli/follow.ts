@@ -124,6 +124,8 @@ export interface ReporterOptions {
   lines: NodeJS.WritableStream;
   /** Where the bar is drawn (bar mode; default stderr). */
   barStream?: NodeJS.WritableStream;
+  /** Most redraws per second (default 5). */
+  fps?: number;
 }
 
 /** Shows progress readings: redraws a bar, or prints a line each time the reading's line changes. */
@@ -152,7 +154,7 @@ export class ProgressReporter {
           hideCursor: true,
           clearOnComplete: false,
           linewrap: false,
-          fps: 5,
+          fps: this.opts.fps ?? 5,
           // TWINFLOW_PROGRESS=bar on a stream that is not a terminal: draw anyway (a line every 2 s).
           noTTYOutput: true,
         },

@@ -121,7 +121,7 @@ export function runFilterFromFlags(flags: ListFlags, now = Date.now()): RunFilte
 /** 850 → "0.9s", 62_000 → "1m02s", 11_040_000 → "3h04m", 183_600_000 → "2d03h". */
 export function formatElapsed(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
-  if (ms < 10_000) return `${(Math.max(0, ms) / 1000).toFixed(1)}s`;
+  if (ms < 10_000) return `${(Math.round(Math.max(0, ms) / 100) / 10).toFixed(1)}s`;
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
   if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
