@@ -113,6 +113,9 @@ export function failedEntirely(fetched: number, failed: Record<string, number>, 
 /** One document found now (kept by the manifest, or dropped as a duplicate), its content now and as recorded. */
 export interface ContentMember {
   docId: string;
+  /** Content is compared within a source: one site serving one page for all its URLs converges; two sources that
+   * index the same files (a repository and a folder) do not. */
+  sourceId: string;
   contentHash: string;
   previousHash?: string;
   /** The manifest kept this one (the others of its content were dropped as its duplicates). */
@@ -126,7 +129,7 @@ export interface HeldContent {
 
 /**
  * Which documents sharing one content must not replace their stored version. For each content that several
- * documents have now:
+ * documents of one source have now:
  * - a document that already had it (the incumbent) keeps it; every other one is a duplicate of it and keeps its
  *   own stored version, whichever of them the manifest happened to meet first;
  * - else, when two or more stored documents that had different content before all changed into it, it "converged":
@@ -136,14 +139,16 @@ export interface HeldContent {
  * - else the manifest's choice stands, and the others are its duplicates.
  */
 export function holdByContent(members: Iterable<ContentMember>): Map<string, HeldContent> {
-  const byHash = new Map<string, ContentMember[]>();
+  const byContent = new Map<string, ContentMember[]>();
   for (const m of members) {
-    let list = byHash.get(m.contentHash);
-    if (!list) byHash.set(m.contentHash, (list = []));
+    const key = `${m.sourceId}\0${m.contentHash}`;
+    let list = byContent.get(key);
+    if (!list) byContent.set(key, (list = []));
     list.push(m);
   }
   const out = new Map<string, HeldContent>();
-  for (const [contentHash, list] of byHash) {
+  for (const list of byContent.values()) {
+    const { contentHash } = list[0]!;
     if (list.length < 2) continue;
     const incumbent = list.some((m) => m.previousHash === contentHash);
     const changedInto = list.filter((m) => m.previousHash !== undefined && m.previousHash !== contentHash).length;

@@ -108,6 +108,7 @@ export function createPlanActivities(deps: Deps) {
       const current = new Map<string, StateEntry[]>();
       const partOf = new Map<string, string>();
       const hashOf = new Map<string, string>();
+      const sourceOf = new Map<string, string>();
       for await (const m of artifacts.readJsonl<ManifestEntry>(input.manifestUri)) {
         if (partOf.size % 1000 === 0) beat();
         let list = current.get(m.sourceId);
@@ -115,13 +116,18 @@ export function createPlanActivities(deps: Deps) {
         list.push({ docId: m.docId, contentHash: m.contentHash, location: m.location });
         partOf.set(m.docId, m.part);
         hashOf.set(m.docId, m.contentHash);
+        sourceOf.set(m.docId, m.sourceId);
       }
       const currentDocIds = new Set(partOf.keys());
 
       // What each crawled source said about locations without a document, and the duplicates: docId → kept docId.
       const duplicateOf = new Map<string, string>();
       // (A document reached through two sources is a "duplicate" of itself: not a duplicate of another document.)
-      for (const d of input.duplicatesUri ? await artifacts.getJson<DuplicateRef[]>(input.duplicatesUri) : []) if (d.docId !== d.keptDocId) duplicateOf.set(d.docId, d.keptDocId);
+      for (const d of input.duplicatesUri ? await artifacts.getJson<DuplicateRef[]>(input.duplicatesUri) : []) {
+        if (d.docId === d.keptDocId) continue;
+        duplicateOf.set(d.docId, d.keptDocId);
+        sourceOf.set(d.docId, d.sourceId);
+      }
       const reportedBy = new Map<string, Map<string, LocationReport>>();
       for (const src of input.sources) {
         if (src.status !== 'crawled') continue;
@@ -131,8 +137,10 @@ export function createPlanActivities(deps: Deps) {
         for (const uri of reports) {
           beat();
           for await (const issue of artifacts.readJsonl<CrawlIssue>(uri)) {
-            if (issue.reason === 'duplicate' && issue.docId && issue.duplicateOf && issue.docId !== issue.duplicateOf) duplicateOf.set(issue.docId, issue.duplicateOf);
-            else reported.set(issue.location, { reason: issue.reason, detail: issue.detail });
+            if (issue.reason === 'duplicate' && issue.docId && issue.duplicateOf && issue.docId !== issue.duplicateOf) {
+              duplicateOf.set(issue.docId, issue.duplicateOf);
+              sourceOf.set(issue.docId, src.sourceId);
+            } else reported.set(issue.location, { reason: issue.reason, detail: issue.detail });
           }
         }
       }
@@ -147,21 +155,35 @@ export function createPlanActivities(deps: Deps) {
       }
 
       // Documents found now that must not replace their stored version: duplicates, and content that converged.
-      const hashFor = (docId: string): string | undefined => {
-        for (let id: string | undefined = docId, hops = 0; id !== undefined && hops < 64; id = duplicateOf.get(id), hops++) {
-          const h = hashOf.get(id);
-          if (h) return h;
-        }
+      /** The document a duplicate's content is kept under (following duplicates of duplicates). */
+      const rootOf = (docId: string): string | undefined => {
+        for (let id: string | undefined = docId, hops = 0; id !== undefined && hops < 64; id = duplicateOf.get(id), hops++) if (hashOf.has(id)) return id;
         return undefined;
       };
-      const members: ContentMember[] = [...hashOf].map(([docId, contentHash]) => ({ docId, contentHash, previousHash: previousHash.get(docId), kept: true }));
+      const member = (docId: string, contentHash: string, kept: boolean): ContentMember => ({
+        docId,
+        sourceId: sourceOf.get(docId) ?? '',
+        contentHash,
+        previousHash: previousHash.get(docId),
+        kept,
+      });
+      const members: ContentMember[] = [...hashOf].map(([docId, contentHash]) => member(docId, contentHash, true));
+      /** Duplicates of a document of another source: two sources that index the same text (a repository and a folder). */
+      const crossSource: Array<[docId: string, root: string]> = [];
       for (const docId of duplicateOf.keys()) {
-        const contentHash = hashFor(docId);
-        if (contentHash) members.push({ docId, contentHash, previousHash: previousHash.get(docId), kept: false });
+        const root = rootOf(docId);
+        if (root === undefined) continue;
+        if (sourceOf.get(root) === sourceOf.get(docId)) members.push(member(docId, hashOf.get(root)!, false));
+        else crossSource.push([docId, root]);
       }
       const keep = holdByContent(members);
-      // A duplicate whose content could not be traced (its original was dropped too) still keeps its stored version.
-      for (const docId of duplicateOf.keys()) if (!keep.has(docId)) keep.set(docId, { reason: 'duplicate', contentHash: '' });
+      for (const [docId, root] of crossSource) {
+        // The text lives on under the other source's document: this one's stored version goes, as a document its own
+        // source no longer has distinct (one copy per text in a collection), unless that text is itself held.
+        if (keep.get(root)?.reason === 'same_content') keep.set(docId, { reason: 'duplicate', contentHash: '' });
+      }
+      // A duplicate whose content could not be traced (its original was dropped too) keeps its stored version.
+      for (const docId of duplicateOf.keys()) if (rootOf(docId) === undefined) keep.set(docId, { reason: 'duplicate', contentHash: '' });
 
       const summaries: SyncSourceSummary[] = [];
       const diffs = new Map<string, SourceDiff>();

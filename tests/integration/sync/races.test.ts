@@ -186,6 +186,37 @@ describe('leftovers', () => {
   });
 });
 
+describe('two sources that index the same text', () => {
+  it('store it once, and an edit of it is applied (no stale copy kept as a "duplicate")', async () => {
+    const collection = newCollection('overlap');
+    const [topic, fact] = TOPICS[10]!;
+    const repo = folder('overlap-repo', []);
+    const docs = folder('overlap-docs', []);
+    writeShortNote(docs, topic, fact);
+    const only = (ids: string[]): SyncInput => ({
+      collection,
+      sources: ids.map((id) => ({ type: 'folder' as const, id, path: id === 'repo' ? repo : docs })),
+      cleaning: { minChars: 50 },
+    });
+    await execute<SyncResult>('sync', only(['docs']));
+    // The repository gains the same file: one copy of the text stays (the first source's).
+    writeShortNote(repo, topic, fact);
+    const both = await execute<SyncResult>('sync', only(['repo', 'docs']));
+    expect(both.documents).toMatchObject({ inserted: 1, deleted: 1 });
+    expect(Object.keys((await contents(collection)).byDoc)).toHaveLength(1);
+    // The file is edited in both places: the edit reaches the store, and nothing of the old text remains.
+    writeShortNote(repo, topic, fact, 3);
+    writeShortNote(docs, topic, fact, 3);
+    const edited = await execute<SyncResult>('sync', only(['repo', 'docs']));
+    expect(edited.documents).toMatchObject({ updated: 1, deleted: 0, retained: 0 });
+    const after = await points(deps, collection);
+    expect(new Set(after.map((p) => p.payload.docId)).size).toBe(1);
+    const stored = await (await deps.vectorStore()).retrieve(collection, after.map((p) => p.id));
+    expect(stored.length).toBeGreaterThan(0);
+    expect(stored.every((p) => p.text.includes('Revised in edition 3'))).toBe(true);
+  });
+});
+
 describe('an ingest with new chunking', () => {
   it('never drops the vectors of the collection’s other sources', async () => {
     const collection = newCollection('partial');

@@ -87,7 +87,7 @@ describe('failedEntirely', () => {
 });
 
 describe('holdByContent', () => {
-  const m = (docId: string, contentHash: string, previousHash?: string, kept = true) => ({ docId, contentHash, previousHash, kept });
+  const m = (docId: string, contentHash: string, previousHash?: string, kept = true, sourceId = 'site') => ({ docId, sourceId, contentHash, previousHash, kept });
   const held = (members: ReturnType<typeof m>[]) => Object.fromEntries([...holdByContent(members)].map(([k, v]) => [k, v.reason]));
 
   it('holds every document of a content that two or more stored documents changed into', () => {
@@ -105,6 +105,9 @@ describe('holdByContent', () => {
     expect(held([m('n1', 'z'), m('n2', 'z', undefined, false)])).toEqual({ n2: 'duplicate' });
     expect(held([m('n1', 'z', 'old'), m('n2', 'z', undefined, false)])).toEqual({ n2: 'duplicate' });
     expect(held([m('solo', 'q', 'r')])).toEqual({});
+  });
+  it('compares within a source: one file edited in two sources that index it is an edit, not a convergence', () => {
+    expect(held([m('repo-copy', 'v2', 'v1', true, 'repo'), m('folder-copy', 'v2', 'v1', true, 'folder')])).toEqual({});
   });
 });
 
