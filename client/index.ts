@@ -299,6 +299,11 @@ export function describeProtoFailure(f: temporal.api.failure.v1.IFailure | null 
 
 // ---- workers ----
 
+/** The names of Keyword (2) and KeywordList (7) attributes: twinflow sets and queries only those types. */
+function keywordAttributes(types: Record<string, unknown> | null | undefined): Set<string> {
+  return new Set(Object.entries(types ?? {}).filter(([, t]) => Number(t) === 2 || Number(t) === 7).map(([name]) => name));
+}
+
 /** A poller whose last poll started within this long counts as a live worker (a polling worker re-polls every minute). */
 export const POLLER_FRESH_MS = 90_000;
 
@@ -494,20 +499,20 @@ export class TwinflowClient {
   // ---- visibility ----
 
   /**
-   * The custom search attributes the namespace has (asked once per client). When they cannot be listed, twinflow's
-   * own are assumed (the local stack registers them).
+   * The custom Keyword search attributes the namespace has (asked once per client). When they cannot be listed,
+   * twinflow's own are assumed (the local stack registers them).
    */
   availableSearchAttributes(): Promise<ReadonlySet<string>> {
     this.searchAttributes ??= (async () => {
       const namespace = this.config.temporal.namespace;
       try {
         const res = await this.client.connection.operatorService.listSearchAttributes({ namespace });
-        return new Set(Object.keys(res.customAttributes ?? {}));
+        return keywordAttributes(res.customAttributes);
       } catch (err) {
         if (isTemporalUnavailable(err)) throw err;
         try {
           const res = await this.client.connection.workflowService.getSearchAttributes({});
-          return new Set(Object.keys(res.keys ?? {}));
+          return keywordAttributes(res.keys);
         } catch {
           return new Set(['TwinflowPipeline', 'TwinflowCollection', 'TwinflowStatus']);
         }
