@@ -19,6 +19,7 @@ import { downloadDir, latestCheckpoint, snapshotDir, uploadDir } from './s3-dirs
 import type { TrainerSettings } from './settings';
 import { runTrainer, type TrainerEvent } from './trainer-process';
 import { downloadModelPrefix, type GpuHooks, runPrefixOf, throwAsActivityFailure } from './shared';
+import { pipelineMetrics } from '../../lib/pipeline-metrics';
 
 export interface FineTuneInput {
   baseModel: string;
@@ -201,6 +202,7 @@ export async function fineTune(
                 tokensPerSecond: num(ev.tokens_per_second),
                 etaSeconds: num(ev.eta_seconds),
               });
+              pipelineMetrics.trainingProgress(input.baseModel, progress);
               details = { ...details, step: progress.step, loss: progress.loss };
               beat();
               signalWorkflow(false);

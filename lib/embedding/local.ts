@@ -19,6 +19,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { pipelineMetrics } from '../pipeline-metrics';
 import type { Embedder } from './types';
 
 export type LocalDtype = 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4' | 'q4f16' | 'bnb4';
@@ -82,6 +83,8 @@ interface ForwardResult {
   vectors: Float32Array;
   tokens: number;
   truncated: number;
+  /** The model thread's own time for the batch (tokenize, forward, pool). */
+  seconds: number;
 }
 
 /**
@@ -108,7 +111,7 @@ class ModelThread {
       if (!waiter) return;
       this.pending.delete(m.id!);
       if (m.error !== undefined) waiter.reject(new LocalEmbedderError(`embedding failed: ${m.error}`));
-      else waiter.resolve({ vectors: m.vectors!, tokens: m.tokens!, truncated: m.truncated! });
+      else waiter.resolve({ vectors: m.vectors!, tokens: m.tokens!, truncated: m.truncated!, seconds: m.seconds! });
     });
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', (code) => this.fail(new Error(`the embedding model's thread exited (code ${code})`)));
@@ -269,6 +272,7 @@ export class LocalEmbedder implements Embedder {
       batches.push(
         this.model.thread.run(slice.map((j) => texts[j]!), this.maxTokens, this.o.pooling, priority).then((r) => {
           this.stats.tokens += r.tokens;
+          pipelineMetrics.embedTokens(this.modelId, r.tokens, r.seconds);
           this.stats.truncated += r.truncated;
           if (r.truncated > 0 && !this.warnedTruncation) {
             this.warnedTruncation = true;

@@ -9,7 +9,7 @@
 // and this file needs nothing but transformers.js.
 //
 // Messages in: { id, texts, maxTokens, pooling: 'mean' | 'cls', priority: 'query' | 'bulk' }.
-// Messages out: { id, vectors: Float32Array (texts × dimension, row-major), tokens, truncated } or { id, error }.
+// Messages out: { id, vectors: Float32Array (texts × dimension, row-major), tokens, truncated, seconds } or { id, error }.
 // Requests are served queries first, then bulk batches in arrival order: a search waits for at most the batch in
 // progress, never for a whole ingest queued behind it.
 import { parentPort, workerData } from 'node:worker_threads';
@@ -65,6 +65,7 @@ async function drain() {
 
 /** One forward pass: tokenize (truncating to maxTokens, and counting what truncation cut), run, pool, normalise. */
 async function forward({ texts, maxTokens, pooling }) {
+  const started = performance.now();
   const { tokenizer, model } = extractor;
   const inputs = tokenizer(texts, { padding: true, truncation: true, max_length: maxTokens });
   const mask = inputs.attention_mask;
@@ -81,5 +82,5 @@ async function forward({ texts, maxTokens, pooling }) {
   const { last_hidden_state: hidden } = await model(inputs);
   const pooled = pooling === 'mean' ? mean_pooling(hidden, mask) : hidden.slice(null, 0);
   const normalized = pooled.normalize(2, -1);
-  return { vectors: Float32Array.from(normalized.data), tokens, truncated };
+  return { vectors: Float32Array.from(normalized.data), tokens, truncated, seconds: (performance.now() - started) / 1000 };
 }
