@@ -2,8 +2,8 @@
  * Chunk: a cleaned part → child chunks (embedded and searched) and their parent sections (small-to-big context),
  * each chunk carrying its document's metadata as the vector store payload.
  */
-import { Context } from '@temporalio/activity';
-import { chunkDocument } from '../../lib/text';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ChunkOptionsError, chunkDocument, resolveChunkOptions } from '../../lib/text';
 import type { CleanDocument } from '../../lib/schemas/documents';
 import type { ChunkingOptions, PartRef } from '../../lib/schemas/ingest';
 import type { ChunkPayload, ParentRecord } from '../../lib/vectorstore/types';
@@ -62,6 +62,13 @@ export function createChunkActivities(deps: Deps) {
       const started = performance.now();
       const ctx = Context.current();
       const tokenizer = await deps.tokenizer();
+      // Chunk settings the model cannot take fail the run at once (a retry gets the same answer), naming the field.
+      try {
+        resolveChunkOptions(chunking, tokenizer);
+      } catch (err) {
+        if (err instanceof ChunkOptionsError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidInput');
+        throw err;
+      }
       const skip = new Set<string>();
       if (duplicatesUri) {
         for (const d of await artifacts.getJson<DuplicateRef[]>(duplicatesUri)) if (d.part === cleanedPart.uri) skip.add(d.docId);

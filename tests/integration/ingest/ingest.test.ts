@@ -190,4 +190,26 @@ describe('ingest workflow', () => {
     expect(cause.message).toContain('collection: expected a collection name');
     expect(cause.message).toContain('sources.0.urls.0');
   });
+
+  it('fails at once, without retries, on chunks larger than the embedding model takes', async () => {
+    const { err, attempts } = await withWorker(config, createActivities(deps), async ({ client, taskQueue }) => {
+      const workflowId = `ingest-chunk-too-big-${taskQueue}`;
+      const e = await client.workflow
+        .execute('ingest', { taskQueue, workflowId, args: [{ ...input, collection: 'chunk_too_big', chunking: { chunkTokens: 300, parentTokens: 600 } }] })
+        .catch((x: unknown) => x);
+      const history = await client.workflow.getHandle(workflowId).fetchHistory();
+      const failed = (history.events ?? []).filter((ev) => ev.activityTaskFailedEventAttributes);
+      const types = failed.map((ev) => ev.activityTaskFailedEventAttributes!.failure?.applicationFailureInfo?.type);
+      const scheduled = new Set(failed.map((ev) => String(ev.activityTaskFailedEventAttributes!.scheduledEventId)));
+      return { err: e, attempts: { types, retried: failed.length - scheduled.size } };
+    });
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(String(((err as WorkflowFailedError).cause as { cause?: { message?: string } } | undefined)?.cause?.message)).toMatch(
+      /chunkTokens: 300 is more than the embedding model takes \(254/,
+    );
+    // Each chunk activity in flight failed once (parts run side by side), none was retried.
+    expect(attempts.types.length).toBeGreaterThan(0);
+    expect(new Set(attempts.types)).toEqual(new Set(['InvalidInput']));
+    expect(attempts.retried).toBe(0);
+  });
 });

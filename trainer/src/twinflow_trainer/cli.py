@@ -10,6 +10,8 @@ import argparse
 import logging
 import os
 import sys
+import threading
+import time
 import traceback
 import warnings
 
@@ -48,6 +50,28 @@ def _quiet_libraries() -> None:
     warnings.filterwarnings("ignore", category=FutureWarning)
 
 
+def _exit_with_parent() -> None:
+    """Stops the trainer when the worker that started it dies (kill -9 included).
+
+    The worker starts it in a process group of its own, so nothing else would: it would keep training, holding the
+    GPU's memory, beside the next attempt that a new worker runs in the same work folder. A daemon thread watches the
+    parent pid (reparenting means the parent is gone) and exits at once, like a SIGKILL would; the checkpoints already
+    uploaded are what the next attempt resumes from.
+    """
+    parent = os.getppid()
+    if parent <= 1:
+        return
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                log.warning("the worker that started this trainer (pid %d) is gone: stopping", parent)
+                os._exit(137)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     claim_stdout()
     setup_logging()
@@ -64,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     install_signal_handlers()
+    _exit_with_parent()
     _quiet_libraries()
     try:
         cfg = load_config(args.command, args.config)
