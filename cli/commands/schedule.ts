@@ -15,6 +15,7 @@ import { type Config, loadConfig } from '../../lib/config';
 import { defaultScheduleId, type SyncScheduleConfig } from '../../lib/schemas/sync';
 import { InputValidationError } from '../../lib/schemas/validate';
 import { loadSyncConfig, readConfigFile } from './sync';
+import { printJson } from '../follow';
 
 interface ApplyFlags {
   config?: string;
@@ -113,14 +114,17 @@ export function registerScheduleCommands(program: Command): void {
     .option('--paused', 'create or set paused')
     .option('--no-paused', 'set unpaused')
     .option('--note <text>', 'a note shown with the schedule')
-    .action(async (flags: ApplyFlags) => {
+    .option('--json', 'print the outcome and the status as one JSON document')
+    .action(async (flags: ApplyFlags & { json?: boolean }) => {
       const config = loadConfig();
       const cfg = scheduleConfigFromFlags(flags, config);
       await withClient(async (client) => {
         const r = await applySyncSchedule(client.client, cfg, { taskQueue: config.temporal.taskQueue });
+        const status = await syncScheduleStatus(client.client, r.id);
+        if (flags.json) return printJson({ ...r, status });
         const state = r.paused === undefined ? '' : r.paused ? ', paused' : ', unpaused';
         console.log(`schedule ${r.id}: ${r.outcome}${state} (run timeout ${r.executionTimeout})`);
-        console.log(formatScheduleStatus(await syncScheduleStatus(client.client, r.id)));
+        console.log(formatScheduleStatus(status));
       });
     });
 
@@ -129,8 +133,13 @@ export function registerScheduleCommands(program: Command): void {
     .description('spec, next runs and recent results')
     .option('--collection <name>', 'the schedule of this collection (sync-<collection>)')
     .option('--recent <n>', 'recent runs to show', (v) => Number(v), 5)
-    .action(async (id: string | undefined, opts: { collection?: string; recent: number }) => {
-      await withClient(async (client) => console.log(formatScheduleStatus(await syncScheduleStatus(client.client, scheduleId(id, opts), { recent: opts.recent }))));
+    .option('--json', 'print the status as one JSON document')
+    .action(async (id: string | undefined, opts: { collection?: string; recent: number; json?: boolean }) => {
+      await withClient(async (client) => {
+        const status = await syncScheduleStatus(client.client, scheduleId(id, opts), { recent: opts.recent });
+        if (opts.json) printJson(status);
+        else console.log(formatScheduleStatus(status));
+      });
     });
 
   schedule

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ensureBinaries } from '../../infra/binaries';
 import { stackDown, stackOptionsFromConfig, stackStatus, stackUp } from '../../infra/stack';
 import { loadConfig } from '../../lib/config';
+import { printJson } from '../follow';
 
 export function registerStackCommands(program: Command): void {
   const stack = program.command('stack').description('the local stack: Temporal dev server (with Web UI) and MinIO, no Docker');
@@ -33,9 +34,11 @@ export function registerStackCommands(program: Command): void {
   stack
     .command('status')
     .description('show whether each service runs and is healthy')
-    .action(async () => {
+    .option('--json', 'print the services as one JSON document')
+    .action(async (opts: { json?: boolean }) => {
       const status = await stackStatus(stackOptionsFromConfig(loadConfig()));
-      printStatus(status);
+      if (opts.json) printJson(status);
+      else printStatus(status);
       if (!status.every((s) => s.healthy)) process.exitCode = 3;
     });
 }

@@ -40,6 +40,22 @@ describe('twinflow exit codes', () => {
     expect(JSON.parse(train.stdout)).toEqual({ error: { exitCode: 2, message: '--config missing.json: no such file' } });
   }, 60_000);
 
+  it('stack status --json: one JSON document of the services, and 3 while they are not healthy', async () => {
+    const dir = path.join(os.tmpdir(), `twinflow-no-stack-${process.pid}`);
+    const r = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('TWINFLOW_')));
+      execFile(BIN, ['stack', 'status', '--json'], { cwd: os.tmpdir(), env: { ...env, TWINFLOW_STACK_DIR: dir, TWINFLOW_TEMPORAL_PORT: '1', TWINFLOW_MINIO_PORT: '2' }, timeout: 60_000 }, (err, stdout) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout }),
+      );
+    });
+    expect(r.code).toBe(3);
+    const services = JSON.parse(r.stdout) as Array<{ name: string; running: boolean; healthy: boolean }>;
+    expect(services.map((s) => [s.name, s.running, s.healthy])).toEqual([
+      ['temporal', false, false],
+      ['minio', false, false],
+    ]);
+  }, 60_000);
+
   it('0 for --help', async () => {
     const r = await twinflow(['runs', '--help']);
     expect(r.code).toBe(0);
