@@ -86,6 +86,17 @@ describe('LocalEmbedder', () => {
     expect(ticks).toBeGreaterThan(elapsed / 5 / 10);
   });
 
+  it('serves a query before the bulk batches queued ahead of it (a search does not wait for an ingest)', async () => {
+    const bulk = Array.from({ length: 40 }, (_, i) => `${'A document chunk long enough to take the model a while. '.repeat(10)} ${i}`);
+    let bulkDone = 0;
+    const ingest = embedder.embed(bulk).then(() => (bulkDone = performance.now()));
+    await new Promise((r) => setTimeout(r, 20)); // the bulk batches are queued in the model's thread
+    const query = await embedder.embedQuery('Where is the cat?').then(() => performance.now());
+    await ingest;
+    // 40 texts in batches of 2 = 20 batches: the query overtook the ones still queued.
+    expect(query).toBeLessThan(bulkDone);
+  });
+
   it('loads the model once per process', async () => {
     const before = LocalEmbedder.loadedModelCount();
     expect(before).toBeGreaterThanOrEqual(1);
