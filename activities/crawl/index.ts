@@ -45,6 +45,8 @@ export interface CrawlCheckpoint {
 }
 
 const ISSUES_KEPT = 20;
+/** A raw part is written once its bodies reach this size, whatever partSize says (memory stays bounded). */
+export const MAX_PART_BYTES = 16 * 1024 * 1024;
 /** Liveness heartbeats while the source works between outcomes (a clone, a sitemap, a big listing). */
 const LIVENESS_MS = 5_000;
 
@@ -58,6 +60,8 @@ export function createCrawlActivities({ artifacts }: Deps) {
       if (resumed) ctx.log.info('crawl resumes from heartbeat', { source: source.id, cursor: resumed.cursor, parts: resumed.partCounts.length });
 
       let docs: RawDocument[] = [];
+      /** Characters of the bodies in `docs` (a close enough measure of their memory). */
+      let docBytes = 0;
       let report: CrawlIssue[] = [];
       let pending = { fetched: 0, skipped: {} as ReasonCounts, failed: {} as ReasonCounts, gaps: [] as string[] };
       let lastLocation: string | undefined;
@@ -75,6 +79,7 @@ export function createCrawlActivities({ artifacts }: Deps) {
         for (const issue of report) if (state.issues.length < ISSUES_KEPT) state.issues.push(issue);
         for (const gap of pending.gaps) addGap(state.listing, gap);
         docs = [];
+        docBytes = 0;
         report = [];
         pending = { fetched: 0, skipped: {}, failed: {}, gaps: [] };
         ctx.heartbeat(state);
@@ -90,6 +95,7 @@ export function createCrawlActivities({ artifacts }: Deps) {
           lastLocation = outcome.cursor;
           if (outcome.kind === 'document') {
             docs.push(outcome.doc);
+            docBytes += outcome.doc.body.length;
             pending.fetched += 1;
           } else {
             const counts = outcome.kind === 'failed' ? pending.failed : pending.skipped;
@@ -97,7 +103,8 @@ export function createCrawlActivities({ artifacts }: Deps) {
             report.push({ location: outcome.location, kind: outcome.kind, reason: outcome.reason, detail: outcome.detail, status: outcome.status });
             if (outcome.listing) pending.gaps.push(`${outcome.location}: ${outcome.detail}`);
           }
-          if (docs.length >= partSize || report.length >= partSize * 10) await flush();
+          // A part is also cut by bytes: partSize pages of up to maxBytes each would otherwise all sit in memory.
+          if (docs.length >= partSize || report.length >= partSize * 10 || docBytes >= MAX_PART_BYTES) await flush();
           else ctx.heartbeat(state);
         }
         if (docs.length > 0 || report.length > 0 || state.partCounts.length === 0) await flush();

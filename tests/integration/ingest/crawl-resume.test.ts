@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCrawlActivities, type CrawlCheckpoint, type CrawlInput, type CrawlOutput } from '../../../activities/crawl';
+import { createCrawlActivities, type CrawlCheckpoint, type CrawlInput, type CrawlOutput, MAX_PART_BYTES } from '../../../activities/crawl';
 import { createDeps } from '../../../activities/deps';
 import type { RawDocument } from '../../../lib/schemas/documents';
 import { type FixtureSite, startFixtureSite } from '../../helpers/fixture-site';
@@ -58,5 +58,20 @@ describe('crawlSource', () => {
       return out;
     };
     expect(await locations(resumed.rawParts.map((p) => p.uri))).toEqual(await locations(full.rawParts.map((p) => p.uri)));
+  });
+
+  it('cuts a part by bytes as well, so big pages never pile up in memory up to partSize', async () => {
+    // Four pages of 6 MB each, partSize 100: one part by count, but bodies past MAX_PART_BYTES start a new part.
+    const big = `<!doctype html><html><body><p>${'x'.repeat(6 * 1024 * 1024)}</p></body></html>`;
+    for (const p of ['/big-1/', '/big-2/', '/big-3/', '/big-4/']) site.setRoute(p, (_q, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(big));
+    const input: CrawlInput = {
+      source: { type: 'web', id: 'big', urls: ['/big-1/', '/big-2/', '/big-3/', '/big-4/'].map((p) => site.url(p)), perHostRps: 100, maxBytes: 8 * 1024 * 1024 } as CrawlInput['source'],
+      runKey: `${runKey}/big`,
+      partSize: 100,
+    };
+    const out = (await new MockActivityEnvironment({ attempt: 1 }).run(crawlSource, input)) as CrawlOutput;
+    expect(out.fetched).toBe(4);
+    expect(out.rawParts.length).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...out.rawParts.map((p) => p.count))).toBeLessThanOrEqual(Math.ceil(MAX_PART_BYTES / (6 * 1024 * 1024)));
   });
 });
