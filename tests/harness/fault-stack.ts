@@ -9,6 +9,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Config, loadConfig, PROJECT_ROOT } from '../../lib/config';
 import { minioDown, minioUp, type StackOptions, stackOptionsFromConfig, stackStatus, stackUp } from '../../infra/stack';
+import { alive } from '../helpers/process';
 
 /** Shifts every port like the integration suite's TWINFLOW_TEST_PORT_OFFSET, so two checkouts can run side by side. */
 const OFFSET = Number(process.env.TWINFLOW_TEST_PORT_OFFSET ?? 0);
@@ -95,7 +96,7 @@ export async function restartTemporal(pauseMs = 0): Promise<{ downMs: number; ol
     process.kill(pid, 'SIGTERM');
   }
   const deadline = Date.now() + 30_000;
-  while (alivePid(pid)) {
+  while (alive(pid)) {
     if (Date.now() > deadline) throw new Error(`Temporal (pid ${pid}) did not stop within 30 s of SIGTERM`);
     await sleep(50);
   }
@@ -106,18 +107,6 @@ export async function restartTemporal(pauseMs = 0): Promise<{ downMs: number; ol
   return { downMs: Date.now() - stopped, oldPid: pid, newPid };
 }
 
-function alivePid(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 /** Both services healthy (a test that stopped one must have started it again). */
 export async function stackHealthy(): Promise<boolean> {

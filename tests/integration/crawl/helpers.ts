@@ -1,5 +1,21 @@
+import { createSource, type CrawlOptions, type CrawlOutcome, type Source } from '../../../lib/crawl';
 import type { RawDocument } from '../../../lib/schemas/documents';
-import type { CrawlOptions, CrawlOutcome, Source } from '../../../lib/crawl';
+import type { WebSourceConfig } from '../../../lib/schemas/sources';
+
+export type WebInput = Partial<Omit<WebSourceConfig, 'retry'>> & { retry?: Partial<WebSourceConfig['retry']> };
+
+/** A web source with test-speed politeness: high rate, short backoff (the defaults wait seconds between attempts). */
+export function webSource(config: WebInput, retry: Partial<WebSourceConfig['retry']> = {}): Source {
+  return createSource({
+    type: 'web',
+    id: 'site',
+    perHostRps: 200,
+    perHostConcurrency: 4,
+    timeoutMs: 3000,
+    ...config,
+    retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 3000, ...retry, ...config.retry },
+  } as WebSourceConfig);
+}
 
 export interface Crawled {
   outcomes: CrawlOutcome[];

@@ -14,25 +14,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { createGzip } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSource } from '../../../lib/crawl';
-import type { WebSourceConfig } from '../../../lib/schemas/sources';
 import { type FixtureSite, startFixtureSite } from '../../helpers/fixture-site';
-import { crawlAll } from './helpers';
+import { crawlAll, type WebInput, webSource } from './helpers';
 
-type WebInput = Partial<Omit<WebSourceConfig, 'retry'>> & { retry?: Partial<WebSourceConfig['retry']> };
-
-/** Test-speed politeness and backoff (the defaults wait seconds between attempts). */
-function web(config: WebInput) {
-  return createSource({
-    type: 'web',
-    id: 'site',
-    perHostRps: 200,
-    perHostConcurrency: 4,
-    timeoutMs: 3000,
-    ...config,
-    retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20, maxRetryAfterMs: 100, ...config.retry },
-  });
-}
+/** Two attempts and short waits: these tests are about the answer, not the backoff. */
+const web = (config: WebInput) => webSource(config, { attempts: 2, maxDelayMs: 20, maxRetryAfterMs: 100 });
 
 /** A port on 127.0.0.1 that nothing listens on (bound, then released). */
 async function closedPort(): Promise<number> {

@@ -6,26 +6,12 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSource } from '../../../lib/crawl';
 import { docIdFor } from '../../../lib/hash';
-import type { WebSourceConfig } from '../../../lib/schemas/sources';
 import { type FixtureSite, startFixtureSite } from '../../helpers/fixture-site';
-import { crawlAll } from './helpers';
-
-type WebInput = Partial<Omit<WebSourceConfig, 'retry'>> & { retry?: Partial<WebSourceConfig['retry']> };
+import { crawlAll, type WebInput, webSource } from './helpers';
 
 let site: FixtureSite;
 
-/** A web source with test-speed politeness: high rate, short backoff. */
-function web(config: WebInput) {
-  return createSource({
-    type: 'web',
-    id: 'site',
-    perHostRps: 200,
-    perHostConcurrency: 4,
-    timeoutMs: 3000,
-    ...config,
-    retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 3000, ...config.retry },
-  });
-}
+const web = (config: WebInput) => webSource(config);
 
 /**
  * Request arrivals `interval` apart. The server runs in the test's own process, so a request can be seen late when the
