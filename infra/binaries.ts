@@ -11,12 +11,14 @@ import os from 'node:os';
 import path from 'node:path';
 
 export interface BinarySpec {
-  name: 'temporal' | 'minio';
+  name: string;
   module: string;
   version: string;
+  /** The file `go install` writes (the module path's last element) when it is not `name`. */
+  goBinary?: string;
 }
 
-export const BINARIES: Record<BinarySpec['name'], BinarySpec> = {
+export const BINARIES: Record<'temporal' | 'minio', BinarySpec> = {
   // v1.5.1 is the newest CLI that `go install` can build (later versions carry replace directives).
   temporal: { name: 'temporal', module: 'github.com/temporalio/cli/cmd/temporal', version: 'v1.5.1' },
   // MinIO publishes no semver tags to the module proxy; this pseudo-version pins a tested build.
@@ -100,7 +102,7 @@ async function goInstall(spec: BinarySpec, dir: string, log: (line: string) => v
 export async function ensureBinary(home: string, spec: BinarySpec, log: (line: string) => void = console.log): Promise<string> {
   const target = binaryPath(home, spec);
   if (isExecutable(target)) return target;
-  const cached = path.join(cacheRoot(), `${spec.name}-${spec.version}`, spec.name);
+  const cached = path.join(cacheRoot(), `${spec.name}-${spec.version}`, spec.goBinary ?? spec.name);
   if (!isExecutable(cached)) await goInstall(spec, path.dirname(cached), log);
   fs.mkdirSync(binDir(home), { recursive: true });
   fs.rmSync(target, { force: true });

@@ -1,0 +1,147 @@
+/**
+ * Background processes of the cluster profile: started detached (their own process group, so they outlive the CLI),
+ * logged to files, remembered in pid files with a marker from their command line, so that `down` and `status` act
+ * only on what `up` started, never on a recycled pid.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export class ClusterError extends Error {
+  override name = 'ClusterError';
+}
+
+export interface ProcessSpec {
+  /** A name unique in the cluster: the pid and log file names (`temporal-server`, `worker-cpu-1`, ...). */
+  name: string;
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Run as this user (a uid) when the CLI runs as root: PostgreSQL refuses to run as root. */
+  uid?: number;
+  gid?: number;
+  /** A string of the process's command line that identifies it (default: the command's basename). */
+  marker?: string;
+}
+
+export const runDir = (dir: string) => path.join(dir, 'run');
+export const logDir = (dir: string) => path.join(dir, 'logs');
+export const pidFileOf = (dir: string, name: string) => path.join(runDir(dir), `${name}.pid`);
+export const logFileOf = (dir: string, name: string) => path.join(logDir(dir), `${name}.log`);
+
+/** The command line of a live, non-zombie process, or undefined. */
+export function commandLine(pid: number): string | undefined {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return undefined;
+  }
+  const ps = spawnSync('ps', ['-p', String(pid), '-o', 'stat=,command='], { encoding: 'utf8' });
+  const out = ps.stdout?.trim();
+  if (!out || out.startsWith('Z')) return undefined;
+  return out.replace(/^\S+\s+/, '');
+}
+
+/** The pid recorded for `name`, if that process still runs and is still the one started. */
+export function ownedPid(dir: string, name: string): number | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(pidFileOf(dir, name), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const [pidText, marker] = text.trim().split('\n');
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  const cmd = commandLine(pid);
+  if (!cmd || (marker && !cmd.includes(marker))) return undefined;
+  return pid;
+}
+
+/** Names with a pid file in the cluster folder (running or not). */
+export function recordedNames(dir: string): string[] {
+  try {
+    return fs
+      .readdirSync(runDir(dir))
+      .filter((f) => f.endsWith('.pid'))
+      .map((f) => f.slice(0, -'.pid'.length))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+export function startDetached(dir: string, spec: ProcessSpec): number {
+  fs.mkdirSync(runDir(dir), { recursive: true });
+  fs.mkdirSync(logDir(dir), { recursive: true });
+  const log = logFileOf(dir, spec.name);
+  const out = fs.openSync(log, 'a');
+  fs.writeSync(out, `\n--- ${new Date().toISOString()} ${spec.name} starting: ${spec.command} ${spec.args.join(' ')}\n`);
+  if (spec.uid !== undefined) fs.fchownSync(out, spec.uid, spec.gid ?? spec.uid);
+  const child = spawn(spec.command, spec.args, {
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: spec.env ?? process.env,
+    cwd: spec.cwd,
+    uid: spec.uid,
+    gid: spec.gid,
+  });
+  fs.closeSync(out);
+  if (!child.pid) throw new ClusterError(`could not start ${spec.name} (${spec.command})`);
+  child.unref();
+  fs.writeFileSync(pidFileOf(dir, spec.name), `${child.pid}\n${spec.marker ?? path.basename(spec.command)}\n`);
+  return child.pid;
+}
+
+/** SIGTERM to the process group, SIGKILL after `graceMs`; removes the pid file. Returns the pid it stopped. */
+export async function stopProcess(dir: string, name: string, graceMs = 20_000): Promise<number | undefined> {
+  const pid = ownedPid(dir, name);
+  fs.rmSync(pidFileOf(dir, name), { force: true });
+  if (!pid) return undefined;
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  signal('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (commandLine(pid) && Date.now() < deadline) await sleep(100);
+  if (commandLine(pid)) {
+    signal('SIGKILL');
+    while (commandLine(pid)) await sleep(100);
+  }
+  return pid;
+}
+
+export function logTail(file: string, lines = 20): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, log?: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(300);
+  }
+  throw new ClusterError(`${what} was not ready within ${timeoutMs / 1000}s${log ? `; last lines of ${log}:\n${logTail(log)}` : ''}`);
+}
+
+/** Runs a command to completion; throws with its output when it fails. */
+export function runOnce(command: string, args: string[], opts: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number; cwd?: string; what: string }): string {
+  const r = spawnSync(command, args, { encoding: 'utf8', env: opts.env ?? process.env, uid: opts.uid, gid: opts.gid, cwd: opts.cwd });
+  if (r.error) throw new ClusterError(`${opts.what}: could not run ${command}: ${r.error.message}`);
+  if (r.status !== 0) throw new ClusterError(`${opts.what} failed (exit ${r.status}): ${command} ${args.join(' ')}\n${(r.stdout + r.stderr).trim().slice(-3000)}`);
+  return r.stdout;
+}
