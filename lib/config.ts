@@ -239,7 +239,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     vectorStore: {
       kind: e.VECTOR_STORE,
-      lancedbUri: path.resolve(e.LANCEDB_URI ?? path.join(home, 'lancedb')),
+      // A URL (s3://bucket/prefix: LanceDB on S3, shared by several workers) stays as it is; a path is made absolute.
+      lancedbUri: e.LANCEDB_URI && /^[a-z][a-z0-9+.-]*:\/\//i.test(e.LANCEDB_URI) ? e.LANCEDB_URI : path.resolve(e.LANCEDB_URI ?? path.join(home, 'lancedb')),
       lancedbNprobes: e.LANCEDB_NPROBES,
       qdrantUrl: e.QDRANT_URL,
       qdrantApiKey: e.QDRANT_API_KEY,

@@ -24,6 +24,8 @@ const clusterEnv = z.object({
 
 export interface ClusterOptions {
   config: Config;
+  /** The environment the cluster's worker processes get (the one the configuration was read from). */
+  env: NodeJS.ProcessEnv;
   dir: string;
   namespace: string;
   /** The frontend's gRPC port; the server's other services listen just above it (see serverPorts). */
@@ -46,6 +48,7 @@ export function clusterOptionsFromConfig(config: Config, env: NodeJS.ProcessEnv 
   const e = parsed.data;
   return {
     config,
+    env,
     dir: path.resolve(e.TWINFLOW_CLUSTER_DIR ?? path.join(config.home, 'cluster')),
     namespace: config.temporal.namespace,
     temporalPort: config.stack.temporalPort,

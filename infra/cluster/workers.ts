@@ -25,18 +25,18 @@ export function workerNames(o: ClusterOptions): Array<{ name: string; kind: 'cpu
 }
 
 /** The shared vector store every worker and client must use: LanceDB on the cluster's S3 unless configured. */
-export function sharedStoreEnv(o: ClusterOptions, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function sharedStoreEnv(o: ClusterOptions, env: NodeJS.ProcessEnv = o.env): Record<string, string> {
   if (env.VECTOR_STORE === 'qdrant' || env.LANCEDB_URI) return {};
   return { LANCEDB_URI: `s3://${o.config.s3.bucket}/lancedb` };
 }
 
 export function workerEnv(o: ClusterOptions): NodeJS.ProcessEnv {
-  return { ...process.env, ...sharedStoreEnv(o), TWINFLOW_WORKFLOW_BUNDLE: bundlePath(o), TWINFLOW_CLUSTER_DIR: o.dir };
+  return { ...o.env, ...sharedStoreEnv(o), TWINFLOW_WORKFLOW_BUNDLE: bundlePath(o), TWINFLOW_CLUSTER_DIR: o.dir };
 }
 
 export function buildBundle(o: ClusterOptions, log: (l: string) => void): void {
   const started = Date.now();
-  runOnce(TWINFLOW_BIN, ['bundle', '--out', bundlePath(o)], { what: 'twinflow bundle' });
+  runOnce(TWINFLOW_BIN, ['bundle', '--out', bundlePath(o)], { what: 'twinflow bundle', env: o.env });
   log(`workers: workflow bundle built in ${((Date.now() - started) / 1000).toFixed(1)}s → ${bundlePath(o)}`);
 }
 

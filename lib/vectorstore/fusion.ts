@@ -67,6 +67,24 @@ export function alphaFusion<T extends { id: string; score: number }>(
   return finish(fused, opts.limit);
 }
 
+/** How a hybrid search fuses its two halves: reciprocal rank fusion, or alpha-weighted normalised scores. */
+export type HybridFusion = 'rrf' | { alpha: number };
+
+/**
+ * The one fusion of both stores' hybrid search: the vector half and the keyword half, each fetched with the same
+ * candidate count, fused here (not by the store's server), so LanceDB and Qdrant rank a hybrid query the same way
+ * given the same halves. RRF uses RRF_K; alpha fusion min-max normalises each half first.
+ */
+export function fuseHybrid<T extends { id: string; score: number }>(
+  vectorHits: ReadonlyArray<T>,
+  keywordHits: ReadonlyArray<T>,
+  fusion: HybridFusion,
+  limit: number,
+): Array<T & { score: number }> {
+  if (fusion === 'rrf') return reciprocalRankFusion([vectorHits, keywordHits], { k: RRF_K, limit });
+  return alphaFusion(vectorHits, keywordHits, fusion.alpha, { limit });
+}
+
 function dedupe<T extends { id: string }>(hits: ReadonlyArray<T>): T[] {
   const seen = new Set<string>();
   return hits.filter((h) => (seen.has(h.id) ? false : (seen.add(h.id), true)));

@@ -20,13 +20,12 @@
  *   upserting the same ids at once left duplicate rows). In one process, writes to a table also queue on a mutex, so
  *   many activities writing at once do not spend their commits on conflict retries.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { DataType, Field, FixedSizeList, Float32, Float64, Int32, List, Schema, Utf8 } from 'apache-arrow';
 import { filterMatchesNothing, sqlIn, toLanceSql, validateFilter } from './filter';
-import { alphaFusion, reciprocalRankFusion, RRF_K } from './fusion';
+import { fuseHybrid } from './fusion';
+import { aliasFilesFor, type AliasFiles, isRemoteUri } from './lancedb-aliases';
 import { KeyedMutex } from './mutex';
 import { isParentsCollection, parentsCollectionOf, validateName } from './names';
 import { CHUNK_PAYLOAD_KEYS, prepareParents, preparePoints, validateVector } from './payload';
@@ -45,8 +44,10 @@ import type {
 } from './types';
 
 export interface LanceDBStoreOptions {
-  /** Folder of the database (config LANCEDB_URI). */
+  /** Folder of the database, or an s3://bucket/prefix URL shared by several workers (config LANCEDB_URI). */
   uri: string;
+  /** Object-store settings for a URL uri (aws_endpoint, aws_access_key_id, allow_http, ...): see storageOptionsFor. */
+  storageOptions?: Record<string, string>;
   /** Optimise a table (compact, fold new rows into indexes) after this many writes in this process (default 50). */
   optimizeEveryWrites?: number;
   /** ... or as soon as a write leaves this many rows outside the full-text index (default 1,000). */
@@ -154,14 +155,18 @@ const writeLocks = new KeyedMutex();
 export class LanceDBStore implements VectorStore {
   readonly kind = 'lancedb' as const;
   private readonly uri: string;
-  private readonly opts: Required<Omit<LanceDBStoreOptions, 'uri'>>;
+  private readonly opts: Required<Omit<LanceDBStoreOptions, 'uri' | 'storageOptions'>>;
+  private readonly storageOptions: Record<string, string>;
+  private readonly aliasFiles: AliasFiles;
   private connection?: Promise<lancedb.Connection>;
   private readonly tables = new Map<string, Promise<lancedb.Table>>();
   /** Writes per table in this process since its last optimisation. */
   private readonly writesSinceOptimize = new Map<string, number>();
 
   constructor(options: LanceDBStoreOptions) {
-    this.uri = path.resolve(options.uri);
+    this.uri = isRemoteUri(options.uri) ? options.uri.replace(/\/+$/, '') : path.resolve(options.uri);
+    this.storageOptions = options.storageOptions ?? {};
+    this.aliasFiles = aliasFilesFor(this.uri, this.storageOptions);
     this.opts = {
       optimizeEveryWrites: options.optimizeEveryWrites ?? 50,
       optimizeUnindexedRows: options.optimizeUnindexedRows ?? 1_000,
@@ -179,8 +184,10 @@ export class LanceDBStore implements VectorStore {
 
   private db(): Promise<lancedb.Connection> {
     // readConsistencyInterval 0: every read sees the latest commit, also one made by another process (local disk
-    // makes the check cheap), so "upsert returned" means "visible to search" across workers.
-    this.connection ??= lancedb.connect(this.uri, { readConsistencyInterval: 0 });
+    // makes the check cheap; on S3 it is one small request), so "upsert returned" means "visible to search" across
+    // workers. On S3, Lance commits a version with a conditional PUT (If-None-Match), so of two writers committing
+    // the same version one gets a conflict and retries on top of the other's: see docs/vector-store.md.
+    this.connection ??= lancedb.connect(this.uri, { readConsistencyInterval: 0, storageOptions: this.storageOptions });
     return this.connection;
   }
 
@@ -291,7 +298,7 @@ export class LanceDBStore implements VectorStore {
       });
     }
     // An alias to a dropped collection would dangle; Qdrant removes such aliases too.
-    for (const [alias, target] of await this.aliases()) if (target === name) await rm(this.aliasFile(alias), { force: true });
+    for (const [alias, target] of await this.aliases()) if (target === name) await this.aliasFiles.remove(alias);
   }
 
   // ---- writes -----------------------------------------------------------------------------------------------
@@ -471,8 +478,7 @@ export class LanceDBStore implements VectorStore {
       this.search(name, { vector: req.vector, limit: candidates, filter: req.filter }),
       this.keywordSearch(name, { query: req.query, limit: candidates, filter: req.filter }),
     ]);
-    if (fusion === 'rrf') return reciprocalRankFusion([vectorHits, keywordHits], { k: RRF_K, limit: req.limit });
-    return alphaFusion(vectorHits, keywordHits, fusion.alpha, { limit: req.limit });
+    return fuseHybrid(vectorHits, keywordHits, fusion, req.limit);
   }
 
   // ---- parents ----------------------------------------------------------------------------------------------
@@ -519,26 +525,11 @@ export class LanceDBStore implements VectorStore {
     });
   }
 
-  // ---- aliases: one small JSON file per alias in <uri>/_aliases, replaced atomically (write temp + rename) ----
-
-  private aliasDir(): string {
-    return path.join(this.uri, '_aliases');
-  }
-
-  private aliasFile(alias: string): string {
-    return path.join(this.aliasDir(), `${alias}.json`);
-  }
+  // ---- aliases: one small JSON document per alias beside the tables, replaced atomically (lancedb-aliases.ts) ----
 
   private async aliases(): Promise<Array<[string, string]>> {
-    let files: string[];
-    try {
-      files = await readdir(this.aliasDir());
-    } catch {
-      return [];
-    }
     const out: Array<[string, string]> = [];
-    for (const f of files.filter((f) => f.endsWith('.json'))) {
-      const alias = f.slice(0, -'.json'.length);
+    for (const alias of await this.aliasFiles.names()) {
       const target = await this.resolveAlias(alias);
       if (target) out.push([alias, target]);
     }
@@ -551,27 +542,22 @@ export class LanceDBStore implements VectorStore {
     if (!(await this.tryOpen(collection))) throw new Error(`Cannot point alias "${alias}" at "${collection}": no such collection`);
     if ((await this.resolveAlias(collection)) !== undefined) throw new Error(`Cannot point alias "${alias}" at "${collection}": that is an alias, not a collection`);
     if (await this.tryOpen(alias)) throw new Error(`Cannot create alias "${alias}": a collection has that name`);
-    await mkdir(this.aliasDir(), { recursive: true });
-    const temp = path.join(this.aliasDir(), `.${alias}.${process.pid}.${randomUUID()}.tmp`);
-    await writeFile(temp, JSON.stringify({ collection }));
-    await rename(temp, this.aliasFile(alias)); // atomic on POSIX: readers see the old target or the new, never half
+    await this.aliasFiles.write(alias, JSON.stringify({ collection })); // readers see the old target or the new, never half
   }
 
   async resolveAlias(alias: string): Promise<string | undefined> {
     if (typeof alias !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(alias)) return undefined;
-    try {
-      const parsed = JSON.parse(await readFile(this.aliasFile(alias), 'utf8')) as { collection?: unknown };
-      return typeof parsed.collection === 'string' ? parsed.collection : undefined;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+    const text = await this.aliasFiles.read(alias);
+    if (text === undefined) return undefined;
+    const parsed = JSON.parse(text) as { collection?: unknown };
+    return typeof parsed.collection === 'string' ? parsed.collection : undefined;
   }
 
   async close(): Promise<void> {
     const connection = this.connection;
     this.connection = undefined;
     this.tables.clear();
+    this.aliasFiles.close();
     if (connection) (await connection).close();
   }
 }

@@ -4,7 +4,8 @@
  *
  * - Each collection has a named dense vector `dense` (cosine) and a sparse vector `bm25` with Qdrant's `idf`
  *   modifier. Keyword search is a sparse BM25 query (see bm25.ts): ranked like LanceDB's FTS, where a full-text match
- *   filter would only say yes or no. Hybrid search is one Query API call: a dense and a sparse prefetch fused by RRF.
+ *   filter would only say yes or no. Hybrid search runs the dense and the sparse query and fuses them with
+ *   fusion.ts (the same fusion as LanceDB's hybrid search).
  * - Payload indexes on every FILTER_FIELDS entry (keyword; float for publishedTs), created with the collection.
  * - Qdrant point ids must be UUIDs or integers: a UUID id is used as is, any other string maps to UUIDv5 of itself;
  *   the caller's id travels in the payload (`_id`) and is what reads return.
@@ -15,7 +16,7 @@ import { QdrantClient } from '@qdrant/js-client-rest';
 import { v5 as uuidv5, validate as isUuid } from 'uuid';
 import { documentSparseVector, querySparseVector } from './bm25';
 import { filterMatchesNothing, validateFilter } from './filter';
-import { alphaFusion, reciprocalRankFusion } from './fusion';
+import { fuseHybrid } from './fusion';
 import { parentsCollectionOf, validateName } from './names';
 import { prepareParents, preparePoints, validateVector } from './payload';
 import {
@@ -262,35 +263,21 @@ export class QdrantStore implements VectorStore {
   }
 
   async hybridSearch(name: string, req: HybridRequest): Promise<Hit[]> {
-    const qf = toQdrantFilter(req.filter);
+    validateFilter(req.filter);
     checkLimit(req.limit);
     const fusion = req.fusion ?? 'rrf';
+    if (fusion !== 'rrf' && !(fusion.alpha >= 0 && fusion.alpha <= 1)) throw new Error(`Invalid fusion alpha ${fusion.alpha}: expected a number in [0, 1]`);
     const candidates = req.candidates ?? 4 * req.limit;
     checkLimit(candidates, 'candidates');
     if (filterMatchesNothing(req.filter)) return [];
-    if (fusion !== 'rrf') {
-      const [vectorHits, keywordHits] = await Promise.all([
-        this.search(name, { vector: req.vector, limit: candidates, filter: req.filter }),
-        this.keywordSearch(name, { query: req.query, limit: candidates, filter: req.filter }),
-      ]);
-      return alphaFusion(vectorHits, keywordHits, fusion.alpha, { limit: req.limit });
-    }
-    const sparse = querySparseVector(req.query);
-    if (sparse.indices.length === 0) {
-      return reciprocalRankFusion([await this.search(name, { vector: req.vector, limit: candidates, filter: req.filter })], { limit: req.limit });
-    }
-    const dimension = await this.dimensionOf(await this.resolve(name));
-    validateVector(req.vector, dimension ?? 0, `Hybrid search in "${name}"`);
-    const { points } = await this.client.query(name, {
-      prefetch: [
-        { query: req.vector, using: DENSE, filter: qf, limit: candidates },
-        { query: sparse, using: SPARSE, filter: qf, limit: candidates },
-      ],
-      query: { fusion: 'rrf' },
-      limit: req.limit,
-      with_payload: true,
-    });
-    return points.map((p) => toHit(p));
+    // Both halves are fetched and fused here with the helper LanceDB uses too (fusion.ts), not with Qdrant's
+    // server-side `{ fusion: 'rrf' }`: that one's k and tie order are the server version's (docs/vector-store.md),
+    // so the same halves could rank differently on the two stores.
+    const [vectorHits, keywordHits] = await Promise.all([
+      this.search(name, { vector: req.vector, limit: candidates, filter: req.filter }),
+      this.keywordSearch(name, { query: req.query, limit: candidates, filter: req.filter }),
+    ]);
+    return fuseHybrid(vectorHits, keywordHits, fusion, req.limit);
   }
 
   async upsertParents(name: string, parents: ParentRecord[]): Promise<void> {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pointIdFor } from '../../lib/hash';
 import { FilterError } from '../../lib/vectorstore/filter';
+import { fuseHybrid } from '../../lib/vectorstore/fusion';
 import type { ChunkPayload, Filter, Point, VectorStore } from '../../lib/vectorstore/types';
 import { DIM, makePoint, vec } from './points';
 
@@ -202,6 +203,18 @@ export function runVectorStoreContract(name: string, makeStore: () => Promise<Ve
       const keywordSide = await store.hybridSearch(c, { vector: vec(1), query: 'zeppelinwort', limit: 2, fusion: { alpha: 0 } });
       expect(keywordSide[0]!.id).toBe(keywordOnly.id);
       await expect(store.hybridSearch(c, { vector: vec(1), query: 'x', limit: 2, fusion: { alpha: 2 } })).rejects.toThrow(/alpha/);
+    });
+
+    it('hybrid search is the shared fusion (fuseHybrid) of the store\'s own vector and keyword halves', async () => {
+      const c = await fresh();
+      const points = Array.from({ length: 12 }, (_, i) =>
+        makePoint({ docId: `f${i}`, vector: vec(i % 8, (i + 3) % 8, i / 10), text: i % 3 === 0 ? `Quokka notes, entry ${i}.` : `Ordinary entry ${i} about quokka habitats and more quokka.` }),
+      );
+      await store.upsert(c, points);
+      const req = { vector: vec(2), query: 'quokka', limit: 5, candidates: 12 };
+      const [vectorHalf, keywordHalf] = await Promise.all([store.search(c, { vector: req.vector, limit: 12 }), store.keywordSearch(c, { query: req.query, limit: 12 })]);
+      expect(ids(await store.hybridSearch(c, req))).toEqual(ids(fuseHybrid(vectorHalf, keywordHalf, 'rrf', 5)));
+      expect(ids(await store.hybridSearch(c, { ...req, fusion: { alpha: 0.3 } }))).toEqual(ids(fuseHybrid(vectorHalf, keywordHalf, { alpha: 0.3 }, 5)));
     });
 
     it('scroll pages through every point exactly once, beyond one page', async () => {
