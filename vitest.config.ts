@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config';
 import { isClosedChannelRetry } from './client/closed-channel';
+import { testResourceEnv } from './tests/harness/resources';
 
 export default defineConfig({
   test: {
@@ -11,6 +12,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
+          // What the tests may read, allowed explicitly (the defaults refuse temp folders): tests/harness/resources.ts.
+          env: testResourceEnv(),
           testTimeout: 30_000,
         },
       },
@@ -18,6 +21,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['tests/integration/**/*.test.ts'],
+          env: testResourceEnv(),
           globalSetup: ['tests/harness/global-setup.ts'],
           // Temporal's native worker runs best in child processes, one file per process.
           pool: 'forks',

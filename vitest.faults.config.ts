@@ -5,6 +5,7 @@
  */
 import { defineConfig } from 'vitest/config';
 import { isClosedChannelRetry } from './client/closed-channel';
+import { testResourceEnv } from './tests/harness/resources';
 
 export default defineConfig({
   test: {
@@ -17,6 +18,8 @@ export default defineConfig({
         test: {
           name: 'faults',
           include: ['tests/faults/**/*.test.ts'],
+          // What the tests may read, allowed explicitly (tests/harness/resources.ts; the workers get FAULT_ENV's).
+          env: testResourceEnv('twinflow-faults'),
           globalSetup: ['tests/harness/fault-global-setup.ts'],
           pool: 'forks',
           fileParallelism: false,

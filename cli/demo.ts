@@ -18,6 +18,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
@@ -29,6 +30,7 @@ import { TwinflowClient } from '../client';
 import { stackOptionsFromConfig, stackUp } from '../infra/stack';
 import { type Config, loadConfig, PROJECT_ROOT } from '../lib/config';
 import type { SourceConfigInput } from '../lib/schemas/sources';
+import { withAllowedPaths } from '../lib/security/resources';
 import { statePointerKey, type SyncInput, type SyncResult } from '../lib/schemas/sync';
 import type { TrainInput, TrainResult } from '../lib/schemas/train';
 import type { Hit, VectorStore } from '../lib/vectorstore/types';
@@ -258,13 +260,25 @@ async function ensureTinyModel(dir: string, python: string, log: (l: string) => 
   fs.renameSync(tmp, dir);
 }
 
+/** The local folder of a file:// git URL (undefined for a remote one). */
+function repoPathOf(url: string): string | undefined {
+  return url.startsWith('file:') ? fileURLToPath(url) : undefined;
+}
+
 export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
   const started = Date.now();
-  const config = opts.config ?? loadConfig();
+  const workDir = opts.workDir ?? path.join((opts.config ?? loadConfig()).home, 'demo');
+  // The demo's in-process workers read exactly what the demo ingests and trains on, so they allow exactly that
+  // (TWINFLOW_ALLOW_PATHS adds to it; nothing else of this machine is readable from workflow input).
+  const config = withAllowedPaths(opts.config ?? loadConfig(), [
+    opts.docsDir ?? path.join(PROJECT_ROOT, 'docs'),
+    workDir,
+    repoPathOf(opts.repoUrl ?? `file://${PROJECT_ROOT}`),
+    REVIEWS_FILE,
+  ].filter((p): p is string => p !== undefined));
   const log = opts.log ?? ((l: string) => console.log(l));
   const sub = (l: string) => log(`    ${l}`);
   const collection = opts.collection ?? DEMO_COLLECTION;
-  const workDir = opts.workDir ?? path.join(config.home, 'demo');
   const notesDir = path.join(workDir, 'notes');
   const timings: Record<string, number> = {};
   const runs: DemoRun[] = [];

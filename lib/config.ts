@@ -8,6 +8,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { parseAllowBuckets, parseAllowPaths, type ResourcePolicy } from './security/resources';
+import { type DeclaredApiKey, parseApiKeys } from './security/secrets';
 
 /** The repository root (this file lives in lib/). */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -23,6 +25,17 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const url = z.url({ error: 'expected a URL such as http://127.0.0.1:9000' });
 const nonEmpty = z.string().min(1, 'must not be empty');
+/** A string parsed by `parse`, whose Error message becomes the variable's one-line error. */
+function parsed<T>(parse: (v: string) => T) {
+  return z.string().transform((v, ctx) => {
+    try {
+      return parse(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+}
 
 /** Environment variable → schema. Keys are the variable names, so an error path is the variable to change. */
 const envSchema = z.object({
@@ -115,6 +128,15 @@ const envSchema = z.object({
 
   HF_TOKEN: z.string().optional(),
   HF_HUB_URL: url.default('https://huggingface.co'),
+
+  // What workflow input may reach on the worker (lib/security, docs/security.md). Paths are resolved later, against
+  // the working directory; unset means the safe defaults below.
+  /** Roots under which folder sources, dataset records and file:// git repositories may be read (default <home>/data). */
+  TWINFLOW_ALLOW_PATHS: z.string().optional(),
+  /** Buckets (or bucket/prefix) s3 sources and records may read (default: S3_BUCKET). */
+  TWINFLOW_ALLOW_BUCKETS: parsed(parseAllowBuckets).optional(),
+  /** NAME=https://base.url,...: variables an input's apiKeyEnv may name, each sent only to its base URL. */
+  TWINFLOW_API_KEYS: parsed(parseApiKeys).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -164,7 +186,10 @@ export interface Config {
     /** The local model's ONNX variant (default: the folder's best, fp32 when present). */
     dtype?: 'fp32' | 'q8';
   };
-  llm: { baseUrl?: string; model: string; apiKey?: string };
+  /** apiKeys: the variables an input's apiKeyEnv may name, each with the one base URL its key goes to (TWINFLOW_API_KEYS). */
+  llm: { baseUrl?: string; model: string; apiKey?: string; apiKeys?: DeclaredApiKey[] };
+  /** What workflow input may read on this worker: local paths (TWINFLOW_ALLOW_PATHS) and buckets (TWINFLOW_ALLOW_BUCKETS). */
+  resources: ResourcePolicy;
   rag: {
     collections: string[];
     contextTokens: number;
@@ -255,7 +280,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       threads: e.EMBEDDING_THREADS,
       dtype: e.EMBEDDING_DTYPE,
     },
-    llm: { baseUrl: e.LLM_BASE_URL, model: e.LLM_MODEL, apiKey: e.LLM_API_KEY },
+    llm: { baseUrl: e.LLM_BASE_URL, model: e.LLM_MODEL, apiKey: e.LLM_API_KEY, apiKeys: e.TWINFLOW_API_KEYS ?? [] },
+    resources: {
+      // Safe by default: nothing of the worker's disk but its own data folder, nothing of S3 but its own bucket.
+      paths: e.TWINFLOW_ALLOW_PATHS !== undefined ? parseAllowPaths(e.TWINFLOW_ALLOW_PATHS, process.cwd()) : [path.join(home, 'data')],
+      buckets: e.TWINFLOW_ALLOW_BUCKETS ?? [{ bucket: e.S3_BUCKET, prefix: '' }],
+    },
     rag: {
       collections: e.RAG_COLLECTIONS.split(',').map((c) => c.trim()),
       contextTokens: e.RAG_CONTEXT_TOKENS,

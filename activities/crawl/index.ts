@@ -50,7 +50,7 @@ export const MAX_PART_BYTES = 16 * 1024 * 1024;
 /** Liveness heartbeats while the source works between outcomes (a clone, a sitemap, a big listing). */
 const LIVENESS_MS = 5_000;
 
-export function createCrawlActivities({ artifacts }: Deps) {
+export function createCrawlActivities({ artifacts, config }: Deps) {
   return {
     async crawlSource({ source, runKey, partSize }: CrawlInput): Promise<CrawlOutput> {
       const started = performance.now();
@@ -85,8 +85,9 @@ export function createCrawlActivities({ artifacts }: Deps) {
         ctx.heartbeat(state);
       };
 
-      // The s3 inbox source reads through the artifact store's client (same endpoint and credentials).
-      const crawler = createSource(source, { s3: { client: artifacts.s3, defaultBucket: artifacts.bucket } });
+      // The s3 inbox source reads through the artifact store's client (same endpoint and credentials); what the
+      // input may read (folders, file:// repositories, buckets) is this worker's configuration, never the input's.
+      const crawler = createSource(source, { s3: { client: artifacts.s3, defaultBucket: artifacts.bucket }, resources: config.resources });
       if (crawler.partialListing && !resumed) addGap(state.listing, crawler.partialListing);
       // A clone, a sitemap or a large listing can take longer than the heartbeat timeout before the first outcome:
       // beat on a timer as well, with the last checkpoint (liveness only; the checkpoint moves at flushes).

@@ -82,7 +82,7 @@ function uniqueIds(examples: Example[]): Example[] {
 async function examplesFromSource(o: BuildDatasetOptions) {
   const src = o.spec.source;
   if (src.kind === 'records') {
-    const { records, bytes, header } = await readRecords(src.uri, src.format, o.artifacts);
+    const { records, bytes, header } = await readRecords(src.uri, src.format, o.artifacts, o.config.resources);
     if (header?.length) {
       // A column the template needs and the file lacks would fail every record alike: say so once, by name.
       const t = src.template;
@@ -114,7 +114,7 @@ async function examplesFromSource(o: BuildDatasetOptions) {
   }
 
   // Cleaned documents → teacher LLM.
-  const raw = await readSourceText(src.uri, o.artifacts);
+  const raw = await readSourceText(src.uri, o.artifacts, o.config.resources);
   const docs: CleanDocument[] = [];
   const problems: string[] = [];
   raw

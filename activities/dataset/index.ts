@@ -1,7 +1,7 @@
 /** CPU activities of the training pipeline's first step: build (or reuse) a versioned chat dataset. */
 import { activityInfo, ApplicationFailure, heartbeat } from '@temporalio/activity';
 import { ArtifactNotFoundError } from '../../lib/artifacts';
-import { LlmError } from '../../lib/llm';
+import { ApiKeyNotAllowedError, LlmError } from '../../lib/llm';
 import { type DatasetManifest, type DatasetRef, datasetSpecSchema, type DatasetSpecInput } from '../../lib/schemas/train';
 import { InputValidationError, parseInput } from '../../lib/schemas/validate';
 import { TokenizerNotFoundError } from '../../lib/text/tokenizer';
@@ -24,6 +24,7 @@ function toFailure(err: unknown): unknown {
   }
   if (err instanceof ArtifactNotFoundError) return ApplicationFailure.nonRetryable(`source.uri: ${err.message}`, err.name);
   if (err instanceof LlmError && !err.retryable) return ApplicationFailure.nonRetryable(err.message, err.name);
+  if (err instanceof ApiKeyNotAllowedError) return ApplicationFailure.nonRetryable(`source.teacher: ${err.message}`, err.name);
   return err;
 }
 

@@ -1,7 +1,12 @@
-/** Reading labelled records (JSON Lines or CSV) from S3 or a local path. */
+/**
+ * Reading labelled records (JSON Lines or CSV) from S3 or a local path. The path comes from workflow input, so it is
+ * read only where the worker allows (TWINFLOW_ALLOW_PATHS, TWINFLOW_ALLOW_BUCKETS; lib/security/resources.ts), and
+ * then by its real path, the one that was checked.
+ */
 import fs from 'node:fs/promises';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { ArtifactStore } from '../../lib/artifacts';
+import { checkRecordsUri, type ResourcePolicy } from '../../lib/security/resources';
 
 export type DataRecord = Record<string, unknown>;
 
@@ -18,10 +23,17 @@ export function detectFormat(uri: string, format: 'auto' | 'jsonl' | 'csv'): 'js
   return 'jsonl';
 }
 
-export async function readSourceText(uri: string, artifacts: ArtifactStore): Promise<Buffer> {
+/** A records path or bucket the worker does not allow: an input problem, not retried. */
+export class RecordsNotAllowedError extends RecordsError {
+  override name = 'RecordsNotAllowedError';
+}
+
+export async function readSourceText(uri: string, artifacts: ArtifactStore, resources: ResourcePolicy): Promise<Buffer> {
+  const verdict = checkRecordsUri(resources, uri);
+  if (!verdict.allowed) throw new RecordsNotAllowedError(`source.uri: ${verdict.reason}`);
   if (uri.startsWith('s3://')) return artifacts.getBytes(uri);
   try {
-    return await fs.readFile(uri.startsWith('file://') ? new URL(uri) : uri);
+    return await fs.readFile(verdict.realPath);
   } catch (err) {
     throw new RecordsError(`source.uri: cannot read ${uri}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
@@ -145,8 +157,9 @@ export async function readRecords(
   uri: string,
   format: 'auto' | 'jsonl' | 'csv',
   artifacts: ArtifactStore,
+  resources: ResourcePolicy,
 ): Promise<{ records: DataRecord[]; bytes: Buffer; kind: 'jsonl' | 'csv' | 'tsv'; header?: string[] }> {
-  const bytes = await readSourceText(uri, artifacts);
+  const bytes = await readSourceText(uri, artifacts, resources);
   const kind = detectFormat(uri, format);
   return { ...parseRecordsWithHeader(bytes.toString('utf8'), kind, uri), bytes, kind };
 }

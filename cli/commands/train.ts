@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
@@ -12,6 +13,7 @@ import { createDeps } from '../../activities/deps';
 import { createGpuActivities } from '../../activities/gpu';
 import { TwinflowClient } from '../../client';
 import { loadConfig } from '../../lib/config';
+import { withAllowedPaths } from '../../lib/security/resources';
 import { type TrainInput, trainInputSchema, type TrainProgress, type TrainResult } from '../../lib/schemas/train';
 import { InputValidationError, parseInput } from '../../lib/schemas/validate';
 import { connectWorker, createWorker } from '../../workers/worker';
@@ -104,9 +106,14 @@ export function formatTrainResult(r: TrainResult): string {
   return lines.join('\n');
 }
 
-/** Runs `fn` with a CPU worker and a GPU-queue worker in this process. */
-async function withLocalWorkers<T>(fn: () => Promise<T>): Promise<T> {
-  const config = loadConfig();
+/**
+ * Runs `fn` with a CPU worker and a GPU-queue worker in this process. They belong to whoever runs the command, so
+ * they may read the records file that person's input names (besides TWINFLOW_ALLOW_PATHS).
+ */
+async function withLocalWorkers<T>(fn: () => Promise<T>, input: TrainInput): Promise<T> {
+  const uri = (input.dataset as { source?: { uri?: unknown } } | undefined)?.source?.uri;
+  const records = typeof uri === 'string' && !uri.startsWith('s3://') ? [uri.startsWith('file:') ? fileURLToPath(uri) : uri] : [];
+  const config = withAllowedPaths(loadConfig(), records);
   const deps = createDeps(config);
   const cpuConnection = await connectWorker(config);
   const gpuConnection = await NativeConnection.connect({ address: config.temporal.address, tls: config.temporal.tls ? {} : undefined, apiKey: config.temporal.apiKey });
@@ -161,7 +168,7 @@ export function registerTrainCommand(program: Command): void {
       });
     };
     try {
-      process.exitCode = await (flags.withWorkers ? withLocalWorkers(main) : main());
+      process.exitCode = await (flags.withWorkers ? withLocalWorkers(main, input) : main());
     } finally {
       await client.close();
     }

@@ -1,15 +1,18 @@
 /**
  * The local folder source: Markdown, text, HTML and PDF (its text layer) files under a folder, one outcome per file in location order.
  * A symlink is followed only when it stays inside the folder (checked on its real path), and then the file counts
- * once, under its real path; one that leads out is reported 'outside_root'.
+ * once, under its real path; one that leads out is reported 'outside_root'. The folder itself must lie under the roots
+ * the worker allows (TWINFLOW_ALLOW_PATHS, lib/security/resources.ts), else the source fails 'not_allowed'.
  */
 import type { Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { loadConfig } from '../config';
 import { docIdFor } from '../hash';
 import type { RawDocument } from '../schemas/documents';
 import type { FolderSourceConfig } from '../schemas/sources';
+import { checkLocalPath, type ResourcePolicy } from '../security/resources';
 import { contentTypeOf, extensionOf, languageOf } from './file-types';
 import { extractPdfText, PdfReadError, type PdfText } from './pdf-text';
 import { pathFilter } from './path-filter';
@@ -25,15 +28,30 @@ interface FolderFile extends PlanItem {
   rel: string;
 }
 
+export interface FolderSourceDeps {
+  /** What this worker lets input read (default: the configuration of this process's environment). */
+  resources?: ResourcePolicy;
+}
+
 export class FolderSource implements Source {
   readonly id: string;
 
-  constructor(readonly config: FolderSourceConfig) {
+  constructor(
+    readonly config: FolderSourceConfig,
+    private readonly deps: FolderSourceDeps = {},
+  ) {
     this.id = config.id;
   }
 
   async *crawl(opts: CrawlOptions = {}): AsyncGenerator<CrawlOutcome> {
     const given = path.resolve(this.config.path);
+    const verdict = checkLocalPath(this.deps.resources ?? loadConfig().resources, given, 'folder source path');
+    if (!verdict.allowed) {
+      // A listing failure: a sync of a folder that is now refused keeps what it stored, and deletes nothing.
+      const location = pathToFileURL(given).href;
+      yield { ...report(location, 'not_allowed', verdict.reason, { listing: true }), cursor: opts.resumeAfter || location };
+      return;
+    }
     let root: string;
     try {
       root = await fs.realpath(given);

@@ -7,9 +7,11 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { loadConfig } from '../config';
 import { docIdFor } from '../hash';
 import type { RawDocument } from '../schemas/documents';
 import type { GitSourceConfig } from '../schemas/sources';
+import { checkGitUrl, type ResourcePolicy } from '../security/resources';
 import { contentTypeOf, isProse, languageOf } from './file-types';
 import { type GitRemote, parseGitRemote, redactUrl } from './git-remote';
 import { pathFilter } from './path-filter';
@@ -25,6 +27,8 @@ export interface GitSourceDeps {
   tmpDir?: string;
   /** Waits between clone attempts after a transient failure (default 2 s, 4 s). */
   cloneRetryDelaysMs?: number[];
+  /** Which file:// repositories input may clone (default: the configuration of this process's environment). */
+  resources?: ResourcePolicy;
 }
 
 interface GitFile extends PlanItem {
@@ -51,6 +55,12 @@ export class GitSource implements Source {
   }
 
   async *crawl(opts: CrawlOptions = {}): AsyncGenerator<CrawlOutcome> {
+    // A file:// repository reads the worker's disk: only under TWINFLOW_ALLOW_PATHS (a listing failure otherwise).
+    const allowed = checkGitUrl(this.deps.resources ?? loadConfig().resources, this.config.url);
+    if (!allowed.allowed) {
+      yield { ...report(this.remote.canonical, 'not_allowed', allowed.reason, { listing: true }), cursor: opts.resumeAfter || this.remote.canonical };
+      return;
+    }
     const dir = await fs.mkdtemp(path.join(this.deps.tmpDir ?? os.tmpdir(), 'twinflow-git-'));
     try {
       const cloned = await this.cloneWithRetries(dir, opts.signal);

@@ -4,6 +4,7 @@
  */
 import { type SourceConfig, type SourceConfigInput, sourceConfigSchema } from '../schemas/sources';
 import { formatZodError } from '../schemas/validate';
+import type { ResourcePolicy } from '../security/resources';
 import { FolderSource } from './folder';
 import { GitSource, type GitSourceDeps } from './git';
 import { S3Source, type S3SourceDeps } from './s3';
@@ -22,6 +23,11 @@ export interface SourceDeps {
   git?: GitSourceDeps;
   /** The S3 client the s3 inbox source reads with (the activities pass the artifact store's). */
   s3?: S3SourceDeps;
+  /**
+   * What input may read on this worker (folders, file:// repositories, buckets); default: loadConfig().resources of
+   * this process. The crawl activity passes the worker's.
+   */
+  resources?: ResourcePolicy;
 }
 
 export class InvalidSourceConfigError extends Error {
@@ -37,11 +43,11 @@ export function createSource(config: SourceConfig | SourceConfigInput, deps: Sou
     case 'web':
       return new WebSource(c, deps.web);
     case 'git':
-      return new GitSource(c, deps.git);
+      return new GitSource(c, { resources: deps.resources, ...deps.git });
     case 'folder':
-      return new FolderSource(c);
+      return new FolderSource(c, { resources: deps.resources });
     case 's3':
       if (!deps.s3) throw new InvalidSourceConfigError(`source "${c.id}": an s3 source needs an S3 client (SourceDeps.s3)`);
-      return new S3Source(c, deps.s3);
+      return new S3Source(c, { resources: deps.resources, ...deps.s3 });
   }
 }

@@ -4,12 +4,15 @@
  * pick them up within seconds, and the nightly pull sync catches anything a notification missed.
  *
  * An object listed (or named by an event) that is gone by the time it is read is reported `not_found`: change data
- * capture reads that as a deletion, not as a failure.
+ * capture reads that as a deletion, not as a failure. The bucket and prefix must be ones the worker allows
+ * (TWINFLOW_ALLOW_BUCKETS, lib/security/resources.ts), else the source fails 'not_allowed' and reads nothing.
  */
 import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import { loadConfig } from '../config';
 import { docIdFor } from '../hash';
 import type { RawDocument } from '../schemas/documents';
 import type { S3SourceConfig } from '../schemas/sources';
+import { checkBucket, type ResourcePolicy } from '../security/resources';
 import { toIsoDate } from './dates';
 import { contentTypeOf, extensionOf } from './file-types';
 import { type PathFilter, pathFilter } from './path-filter';
@@ -22,6 +25,8 @@ export interface S3SourceDeps {
   client: S3Client;
   /** Used when the source names no bucket: the configured artifact bucket. */
   defaultBucket: string;
+  /** What this worker lets input read (default: the configuration of this process's environment). */
+  resources?: ResourcePolicy;
 }
 
 /** A document's location (and so, hashed, its docId): `s3://<bucket>/<key>`, the key as stored (not URL-encoded). */
@@ -65,6 +70,13 @@ export class S3Source implements Source {
   }
 
   async *crawl(opts: CrawlOptions = {}): AsyncGenerator<CrawlOutcome> {
+    const verdict = checkBucket(this.deps.resources ?? loadConfig().resources, this.bucket, this.config.prefix);
+    if (!verdict.allowed) {
+      // A listing failure, so a sync of a refused inbox deletes nothing (and a push's named keys are not read).
+      const location = s3Location(this.bucket, this.config.prefix);
+      yield { ...report(location, 'not_allowed', verdict.reason, { listing: true }), cursor: opts.resumeAfter || location };
+      return;
+    }
     const { items, reports } = this.config.keys ? this.fromKeys(this.config.keys) : await this.list(opts.signal);
     yield* executePlan({ items, reports, concurrency: 8, process: (item, signal) => this.read(item, signal) }, opts);
   }

@@ -40,7 +40,12 @@ export type CrawlReason =
   /** A link in a sitemap or feed that is not an http(s) URL. */
   | 'invalid_url'
   /** The repository could not be cloned (or the ref does not exist). */
-  | 'clone_failed';
+  | 'clone_failed'
+  /**
+   * The worker's resource policy refuses this folder, file, bucket or repository (TWINFLOW_ALLOW_PATHS,
+   * TWINFLOW_ALLOW_BUCKETS): a failure of the source, never evidence that its stored documents are gone.
+   */
+  | 'not_allowed';
 
 /** What happened to one location. */
 export type CrawlResult =

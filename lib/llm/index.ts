@@ -1,5 +1,6 @@
 /** OpenAI-compatible chat completions: client, errors, usage tally. */
 import type { Config } from '../config';
+import { resolveEndpointKey } from '../security/secrets';
 import { ChatClient, type ChatClientOptions, OPENAI_BASE_URL } from './client';
 
 export * from './client';
@@ -8,6 +9,7 @@ export * from './tally';
 export * from './types';
 export { RequestLimiter } from './rate-limit';
 export { readSseData } from './sse';
+export { ApiKeyNotAllowedError } from '../security/secrets';
 
 /**
  * A client for the configured LLM (LLM_BASE_URL, LLM_MODEL, LLM_API_KEY), with per-call overrides. `apiKeyEnv`
@@ -28,23 +30,21 @@ export function chatClientFromConfig(
 
 /**
  * A client for an endpoint named in workflow input ({ model, baseUrl?, apiKeyEnv?, ... }). The worker's LLM_API_KEY
- * is sent only to the worker's own LLM_BASE_URL (or OpenAI when that is unset); an input that names another base URL
- * must also name the environment variable holding that endpoint's key, so no input can send the default key to a
- * server of its choosing.
+ * is sent only to the worker's own LLM_BASE_URL (or OpenAI when that is unset); `apiKeyEnv` may name only a variable
+ * the worker declares in TWINFLOW_API_KEYS, and its key goes only to the base URL declared with it
+ * (lib/security/secrets.ts), so no input can read another credential or send a key to a server of its choosing.
+ * Throws ApiKeyNotAllowedError.
  */
 export function chatClientForEndpoint(
   llm: Config['llm'],
   endpoint: { model: string; baseUrl?: string; apiKeyEnv?: string; maxConcurrency?: number; requestsPerMinute?: number },
   env: NodeJS.ProcessEnv = process.env,
 ): ChatClient {
-  const defaultBase = (llm.baseUrl ?? OPENAI_BASE_URL).replace(/\/+$/, '');
-  const base = (endpoint.baseUrl ?? defaultBase).replace(/\/+$/, '');
-  const foreign = base !== defaultBase && !endpoint.apiKeyEnv;
-  return chatClientFromConfig(foreign ? { ...llm, apiKey: undefined } : llm, {
+  const { baseUrl, apiKey } = resolveEndpointKey(llm, endpoint, env);
+  return new ChatClient({
     model: endpoint.model,
-    baseUrl: base,
-    apiKeyEnv: endpoint.apiKeyEnv,
-    env,
+    baseUrl,
+    apiKey,
     maxConcurrency: endpoint.maxConcurrency,
     requestsPerMinute: endpoint.requestsPerMinute,
   });

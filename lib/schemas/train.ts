@@ -6,6 +6,7 @@
  * Secrets never appear here: API keys and the Hugging Face token come from the workers' environment.
  */
 import { z } from 'zod';
+import { isWorkerCredential, workerCredentialMessage } from '../security/secrets';
 
 const slug = z
   .string()
@@ -48,8 +49,18 @@ export const llmEndpointSchema = z
     model: z.string().min(1),
     /** Default: the worker's LLM_BASE_URL. */
     baseUrl: z.url().optional(),
-    /** Name of the worker environment variable that holds the API key (never the key itself). */
-    apiKeyEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'expected an environment variable name').optional(),
+    /**
+     * Name of the worker environment variable that holds the API key (never the key itself): one the worker declares
+     * in TWINFLOW_API_KEYS (or LLM_API_KEY), whose key goes only to the base URL declared with it. The worker's own
+     * credentials (HF_TOKEN, AWS_*, ...) are refused here already.
+     */
+    apiKeyEnv: z
+      .string()
+      .regex(/^[A-Z][A-Z0-9_]*$/, 'expected an environment variable name')
+      .superRefine((name, ctx) => {
+        if (isWorkerCredential(name)) ctx.addIssue({ code: 'custom', message: workerCredentialMessage(name) });
+      })
+      .optional(),
     maxConcurrency: z.number().int().positive().max(64).default(4),
     requestsPerMinute: z.number().positive().optional(),
     temperature: z.number().min(0).max(2).default(0),

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { isClosedChannelRetry } from '../../client/closed-channel';
+import { testResourceEnv } from '../harness/resources';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -14,6 +15,8 @@ export default defineConfig({
   test: {
     root,
     include: ['tests/demo/**/*.test.ts'],
+    // What the test may read, allowed explicitly (tests/harness/resources.ts); the demo allows its own sources too.
+    env: testResourceEnv(),
     globalSetup: ['tests/harness/global-setup.ts'],
     onUnhandledError: (error) => !isClosedChannelRetry(error),
     pool: 'forks',

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Config, loadConfig, PROJECT_ROOT } from '../../lib/config';
 import { minioDown, minioUp, type StackOptions, stackOptionsFromConfig, stackStatus, stackUp } from '../../infra/stack';
 import { alive } from '../helpers/process';
+import { testResourceEnv } from './resources';
 
 /** Shifts every port like the integration suite's TWINFLOW_TEST_PORT_OFFSET, so two checkouts can run side by side. */
 const OFFSET = Number(process.env.TWINFLOW_TEST_PORT_OFFSET ?? 0);
@@ -32,6 +33,7 @@ export const FAULT_ENV: Record<string, string> = {
   S3_BUCKET: 'twinflow-faults',
   AWS_ACCESS_KEY_ID: 'minioadmin',
   AWS_SECRET_ACCESS_KEY: 'minioadmin',
+  ...testResourceEnv('twinflow-faults'),
 };
 
 /** The environment without anything that could point a process at another stack (a developer's or the test stack). */

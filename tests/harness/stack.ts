@@ -7,6 +7,7 @@ import path from 'node:path';
 import { type Config, loadConfig, PROJECT_ROOT } from '../../lib/config';
 import type { StackOptions } from '../../infra/stack';
 import { stackOptionsFromConfig } from '../../infra/stack';
+import { testResourceEnv } from './resources';
 
 /** Shifts every test port, so two checkouts can run their suites side by side (default 0). */
 const OFFSET = Number(process.env.TWINFLOW_TEST_PORT_OFFSET ?? 0);
@@ -22,6 +23,7 @@ export const TEST_ENV: Record<string, string> = {
   S3_BUCKET: 'twinflow-test',
   AWS_ACCESS_KEY_ID: 'minioadmin',
   AWS_SECRET_ACCESS_KEY: 'minioadmin',
+  ...testResourceEnv('twinflow-test'),
 };
 
 export const WORKFLOW_BUNDLE_PATH = path.join(PROJECT_ROOT, '.twinflow', 'test-stack', 'workflow-bundle.js');
