@@ -17,6 +17,7 @@ import { registerSearchCommand } from './commands/search';
 import { registerAskCommand } from './commands/ask';
 import { registerEvalCommands } from './commands/eval';
 import { registerServeCommand } from './commands/serve';
+import { registerCodecServerCommand } from './commands/codec-server';
 import { registerRunsCommands } from './commands/runs';
 import { reportFatal } from './follow';
 import { OptionUnavailableError } from '../rag/options';
@@ -39,6 +40,7 @@ registerSearchCommand(program);
 registerAskCommand(program);
 registerEvalCommands(program);
 registerServeCommand(program);
+registerCodecServerCommand(program);
 registerRunsCommands(program);
 
 /** Expected errors (bad config, busy port, bad input) print one clear line, no stack trace (exit code 2). */

@@ -22,6 +22,7 @@ import {
 } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
+import { dataConverterOptions } from '../lib/codec';
 import type { Config } from '../lib/config';
 import { stackCheckInputSchema, type StackCheckInput } from '../lib/schemas/diagnostics';
 import { type RetrievalEvalInput, retrievalEvalInputSchema, type RetrievalEvalProgress, type RetrievalEvalResult } from '../lib/schemas/eval';
@@ -71,7 +72,8 @@ export async function connectClient(config: Config): Promise<Client> {
         'start the local stack with `bin/twinflow stack up`, or set TEMPORAL_ADDRESS (and TEMPORAL_TLS / TEMPORAL_API_KEY for a cluster)',
     );
   }
-  return new Client({ connection, namespace: config.temporal.namespace });
+  // With TWINFLOW_CODEC_KEYS set, payloads are encrypted here before Temporal stores them (lib/codec).
+  return new Client({ connection, namespace: config.temporal.namespace, ...dataConverterOptions(config) });
 }
 
 export interface StartOptions {

@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { type CodecKey, codecKeysSchema } from './codec/keys';
 import { parseAllowBuckets, parseAllowPaths, type ResourcePolicy } from './security/resources';
 import { type DeclaredApiKey, parseApiKeys } from './security/secrets';
 
@@ -111,6 +112,13 @@ const envSchema = z.object({
   TWINFLOW_API_HOST: nonEmpty.default('127.0.0.1'),
   TWINFLOW_API_PORT: port.default(8000),
   TWINFLOW_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Requests per minute one client address may make to `serve` (and to the codec server); over it: 429. */
+  TWINFLOW_API_RATE_LIMIT: positiveInt.default(120),
+  /** Origins a browser may call `serve` from (comma-separated); unset: no CORS headers at all. */
+  TWINFLOW_API_CORS_ORIGINS: z
+    .string()
+    .regex(/^\s*https?:\/\/[^,\s/]+(\s*,\s*https?:\/\/[^,\s/]+)*\s*$/, 'expected origins such as https://app.example.com, separated by commas (no path)')
+    .optional(),
 
   TWINFLOW_WEBHOOK_HOST: nonEmpty.default('127.0.0.1'),
   TWINFLOW_WEBHOOK_PORT: port.default(8686),
@@ -118,6 +126,19 @@ const envSchema = z.object({
   TWINFLOW_WEBHOOK_SECRET: z.string().min(16, 'use at least 16 characters').optional(),
   /** Where MinIO posts events; default http://<host>:<port>/events. */
   TWINFLOW_WEBHOOK_URL: url.optional(),
+  /** Requests per minute one client address may post to the webhook; over it: 429 (MinIO keeps and retries the event). */
+  TWINFLOW_WEBHOOK_RATE_LIMIT: positiveInt.default(1200),
+
+  /** Payload encryption (lib/codec): id:base64key pairs, the last the newest; unset: payloads are not encrypted. */
+  TWINFLOW_CODEC_KEYS: codecKeysSchema.optional(),
+  TWINFLOW_CODEC_HOST: nonEmpty.default('127.0.0.1'),
+  TWINFLOW_CODEC_PORT: port.default(8234),
+  /** Bearer token the codec server requires (the Web UI sends the user's access token when told to). */
+  /** Requests per minute one client address may make to the codec server (the UI sends one per payload set). */
+  TWINFLOW_CODEC_RATE_LIMIT: positiveInt.default(600),
+  TWINFLOW_CODEC_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** The one browser origin the codec server answers CORS for; default: the Web UI's (TEMPORAL_UI_URL). */
+  TWINFLOW_CODEC_CORS_ORIGIN: url.optional(),
   /** Inbox prefixes whose object events MinIO posts to the webhook: comma-separated "prefix" or "bucket:prefix". */
   TWINFLOW_NOTIFY_PREFIXES: z
     .string()
@@ -198,10 +219,13 @@ export interface Config {
     tokenizer?: string;
     reranker: { model?: string; url?: string; api?: 'tei' | 'cohere'; apiKey?: string; threads?: number };
   };
-  api: { host: string; port: number; token?: string };
+  /** corsOrigins empty: no CORS. rateLimitPerMinute: per client address. */
+  api: { host: string; port: number; token?: string; rateLimitPerMinute: number; corsOrigins: string[] };
+  /** Payload encryption: no keys = off. server: `twinflow codec-server`. */
+  codec: { keys: CodecKey[]; server: { host: string; port: number; token?: string; corsOrigin: string; rateLimitPerMinute: number } };
   hf: { token?: string; hubUrl: string };
   /** Push: the bucket-notification endpoint (`twinflow webhook serve`) and what `stack up` wires MinIO to. */
-  webhook: { host: string; port: number; secret?: string; url: string; notify: Array<{ bucket: string; prefix: string }> };
+  webhook: { host: string; port: number; secret?: string; url: string; rateLimitPerMinute: number; notify: Array<{ bucket: string; prefix: string }> };
   /** Defaults of `twinflow schedule apply`. */
   schedule: { cron: string; timeZone: string };
 }
@@ -210,12 +234,17 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** Variables whose value an error message leaves out. */
+const SECRET_VALUES = new Set(['TWINFLOW_CODEC_KEYS', 'TWINFLOW_CODEC_TOKEN', 'TWINFLOW_API_TOKEN', 'TWINFLOW_WEBHOOK_SECRET']);
+
 /** Formats zod issues as "VAR: message, got "value"" — one line per bad variable. */
 function describeIssues(error: z.ZodError, env: NodeJS.ProcessEnv): string {
   return error.issues
     .map((issue) => {
       const variable = String(issue.path[0] ?? '?');
       const got = env[variable];
+      // Key material and tokens are never echoed into an error (it ends up in logs).
+      if (SECRET_VALUES.has(variable)) return `${variable}: ${issue.message}`;
       return `${variable}: ${issue.message}${got !== undefined ? `, got ${JSON.stringify(got)}` : ''}`;
     })
     .join('; ');
@@ -293,12 +322,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tokenizer: e.RAG_TOKENIZER,
       reranker: { model: e.RERANKER_MODEL, url: e.RERANKER_URL, api: e.RERANKER_API, apiKey: e.RERANKER_API_KEY, threads: e.RERANKER_THREADS },
     },
-    api: { host: e.TWINFLOW_API_HOST, port: e.TWINFLOW_API_PORT, token: e.TWINFLOW_API_TOKEN },
+    api: {
+      host: e.TWINFLOW_API_HOST,
+      port: e.TWINFLOW_API_PORT,
+      token: e.TWINFLOW_API_TOKEN,
+      rateLimitPerMinute: e.TWINFLOW_API_RATE_LIMIT,
+      corsOrigins: (e.TWINFLOW_API_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    },
+    codec: {
+      keys: e.TWINFLOW_CODEC_KEYS ?? [],
+      server: {
+        host: e.TWINFLOW_CODEC_HOST,
+        port: e.TWINFLOW_CODEC_PORT,
+        token: e.TWINFLOW_CODEC_TOKEN,
+        rateLimitPerMinute: e.TWINFLOW_CODEC_RATE_LIMIT,
+        corsOrigin: new URL(e.TWINFLOW_CODEC_CORS_ORIGIN ?? e.TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.TWINFLOW_TEMPORAL_UI_PORT}`).origin,
+      },
+    },
     hf: { token: e.HF_TOKEN, hubUrl: e.HF_HUB_URL },
     webhook: {
       host: e.TWINFLOW_WEBHOOK_HOST,
       port: e.TWINFLOW_WEBHOOK_PORT,
       secret: e.TWINFLOW_WEBHOOK_SECRET,
+      rateLimitPerMinute: e.TWINFLOW_WEBHOOK_RATE_LIMIT,
       url: e.TWINFLOW_WEBHOOK_URL ?? `http://${e.TWINFLOW_WEBHOOK_HOST}:${e.TWINFLOW_WEBHOOK_PORT}/events`,
       notify: e.TWINFLOW_NOTIFY_PREFIXES.split(',')
         .map((p) => p.trim())

@@ -1,16 +1,19 @@
 /**
  * The HTTP API over a Rag (hono): POST /v1/search, POST /v1/ask (SSE or NDJSON stream, or one JSON object),
  * GET /openapi.json, GET /healthz. Request bodies are validated with the zod request schemas; a bad one gets a 400
- * whose message names the field. With a token configured (TWINFLOW_API_TOKEN), /v1/* needs `Authorization: Bearer`.
+ * whose message names the field. With a token configured (TWINFLOW_API_TOKEN), /v1/* needs `Authorization: Bearer`
+ * (compared in constant time). Locked by default (docs/security.md): it will not listen beyond loopback without a
+ * token, each client address gets `rateLimitPerMinute` requests a minute on /v1/* (429 after), no CORS headers unless
+ * origins are configured (TWINFLOW_API_CORS_ORIGINS), and errors are JSON with a message, never a stack trace.
  */
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
-import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
-import { HTTPException } from 'hono/http-exception';
+import { cors } from 'hono/cors';
 import { streamSSE, stream as streamRaw } from 'hono/streaming';
 import type { AddressInfo } from 'node:net';
 import type { z } from 'zod';
+import { assertListenAllowed, jsonErrors, rateLimitPerClient, requireBearer } from '../lib/http/guard';
 import { InputValidationError } from '../lib/schemas/validate';
 import { openApiDocument } from './openapi';
 import { askRequestSchema, OptionUnavailableError, searchRequestSchema } from './options';
@@ -24,8 +27,15 @@ export interface ApiOptions {
   version?: string;
   /** Largest request body accepted (default DEFAULT_MAX_BODY_BYTES, 1 MiB); a larger one gets 413. */
   maxBodyBytes?: number;
+  /** Requests a minute per client address on /v1/* (default DEFAULT_RATE_LIMIT; TWINFLOW_API_RATE_LIMIT). */
+  rateLimitPerMinute?: number;
+  /** Browser origins allowed by CORS (TWINFLOW_API_CORS_ORIGINS); none (the default): no CORS headers at all. */
+  corsOrigins?: string[];
   log?: (line: string) => void;
 }
+
+/** Requests a minute one client address may make on /v1/* by default: a person asking, not a crawler. */
+export const DEFAULT_RATE_LIMIT = 120;
 
 /** 1 MiB: a request is a question and its options; 4000 characters of query leave room for everything else. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -64,13 +74,8 @@ export function createApi(rag: Rag, opts: ApiOptions = {}): Hono {
   const app = new Hono();
   const log = opts.log ?? (() => {});
 
-  app.onError((err, c) => {
-    // Middleware answers (401 from bearer auth, 413 from the body limit) keep their own response.
-    if (err instanceof HTTPException) return err.getResponse();
-    const status = errorStatus(err);
-    if (status === 500) log(`error: ${(err as Error).stack ?? String(err)}`);
-    return c.json({ error: (err as Error).message }, status);
-  });
+  // Middleware answers (413 from the body limit) keep their own response; a 500 logs its stack and sends the message.
+  jsonErrors(app, log, errorStatus);
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
 
   app.get('/healthz', (c) => c.json({ ok: true }));
@@ -82,7 +87,12 @@ export function createApi(rag: Rag, opts: ApiOptions = {}): Hono {
       c.header('connection', 'close');
       return c.json({ error: `request body too large: the limit is ${maxBodyBytes} bytes` }, 413);
     } });
-  if (opts.token !== undefined) app.use('/v1/*', bearerAuth({ token: opts.token, noAuthenticationHeader: { message: { error: 'missing bearer token' } }, invalidToken: { message: { error: 'invalid bearer token' } }, invalidAuthenticationHeader: { message: { error: 'malformed Authorization header' } } }));
+  const origins = opts.corsOrigins ?? [];
+  if (origins.length > 0) {
+    app.use('/v1/*', cors({ origin: (origin) => (origins.includes(origin) ? origin : null), allowMethods: ['POST', 'OPTIONS'], allowHeaders: ['Content-Type', 'Authorization', 'Accept'], maxAge: 600 }));
+  }
+  app.use('/v1/*', rateLimitPerClient(opts.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT, 'TWINFLOW_API_RATE_LIMIT'));
+  if (opts.token !== undefined) app.use('/v1/*', requireBearer(opts.token, 'TWINFLOW_API_TOKEN'));
   app.use('/v1/*', limit);
 
   app.post('/v1/search', async (c) => {
@@ -148,10 +158,11 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
-/** Serves the API on host:port (port 0 = any free port). */
+/** Serves the API on host:port (port 0 = any free port). Refuses a non-loopback host without a token. */
 export async function startApi(rag: Rag, opts: ApiOptions & { host?: string; port?: number } = {}): Promise<RunningApi> {
-  const app = createApi(rag, opts);
   const host = opts.host ?? '127.0.0.1';
+  assertListenAllowed(host, opts.token, 'twinflow serve', 'TWINFLOW_API_TOKEN');
+  const app = createApi(rag, opts);
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, hostname: host, port: opts.port ?? 8000 }, (info: AddressInfo) => {
       const shownHost = info.family === 'IPv6' ? `[${info.address}]` : info.address;

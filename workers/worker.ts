@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { dataConverterOptions } from '../lib/codec';
 import { type Config, PROJECT_ROOT } from '../lib/config';
 import { createVisibilityActivities, ensureSearchAttributes, registrationEnabled } from './search-attributes';
 import { installTelemetry, telemetryWorkerOptions, workerLogger } from './telemetry';
@@ -67,6 +68,9 @@ export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
     activities: { ...o.activities, ...searchAttributes },
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities,
     shutdownGraceTime: o.shutdownGraceTime ?? '30 seconds',
+    // Payload encryption (TWINFLOW_CODEC_KEYS): the codec runs in the worker's main thread, outside the workflow
+    // sandbox, so the workflow bundle does not change with it.
+    ...dataConverterOptions(o.config),
     ...workflows,
     ...(await telemetryWorkerOptions('workflowsPath' in workflows)),
   });

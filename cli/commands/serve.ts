@@ -1,6 +1,7 @@
 /** `twinflow serve`: the retrieval HTTP API (POST /v1/search, POST /v1/ask, GET /openapi.json). */
 import type { Command } from 'commander';
 import { loadConfig } from '../../lib/config';
+import { assertListenAllowed } from '../../lib/http/guard';
 import { InputValidationError } from '../../lib/schemas/validate';
 
 /** A --port value: an integer 0-65535 (0: any free port). */
@@ -29,10 +30,11 @@ export function registerServeCommand(program: Command): void {
       // Checked before the models load: a typo should not cost a model load to find out.
       const port = flags.port !== undefined ? portFlag(flags.port) : config.api.port;
       const host = flags.host ?? config.api.host;
+      assertListenAllowed(host, config.api.token, 'twinflow serve', 'TWINFLOW_API_TOKEN');
       const { createRagFromConfig } = await import('../../rag/from-config');
       const { rag, summary, close } = await createRagFromConfig(config);
       const { startApi } = await import('../../rag/server');
-      const api = await startApi(rag, { host, port, token: config.api.token, log: (l) => console.error(l) }).catch(async (err: NodeJS.ErrnoException) => {
+      const api = await startApi(rag, { host, port, token: config.api.token, rateLimitPerMinute: config.api.rateLimitPerMinute, corsOrigins: config.api.corsOrigins, log: (l) => console.error(l) }).catch(async (err: NodeJS.ErrnoException) => {
         await close();
         throw listenError(err, host, port, '--port or TWINFLOW_API_PORT');
       });

@@ -49,6 +49,7 @@ export function registerWebhookCommands(program: Command): void {
         secret: config.webhook.secret,
         host,
         port,
+        rateLimitPerMinute: config.webhook.rateLimitPerMinute,
         debounce: { quietMs: flags.quietMs, maxDelayMs: flags.maxDelayMs, idleMs: flags.idleMs },
         log,
       }).catch(async (err: NodeJS.ErrnoException) => {

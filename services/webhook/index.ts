@@ -4,6 +4,7 @@
  */
 import type { TwinflowClient } from '../../client';
 import type { SyncParams } from '../../lib/schemas/sync';
+import { assertListenAllowed } from '../../lib/http/guard';
 import { EventRouter } from './routes';
 import { createWebhookApp, type RunningWebhook, serveWebhook } from './server';
 
@@ -25,17 +26,21 @@ export interface WebhookServiceOptions {
   secret: string;
   host: string;
   port: number;
+  rateLimitPerMinute?: number;
   debounce?: DebounceSettings;
   taskQueue?: string;
   log?: (line: string, fields?: Record<string, unknown>) => void;
 }
 
 export async function startWebhookService(o: WebhookServiceOptions): Promise<RunningWebhook & { router: EventRouter }> {
+  // The secret is required (createWebhookApp refuses without one), so this holds on any address; kept explicit.
+  assertListenAllowed(o.host, o.secret, 'twinflow webhook serve', 'TWINFLOW_WEBHOOK_SECRET');
   const router = new EventRouter(o.syncConfigs, o.client.config.s3.bucket);
   const app = createWebhookApp({
     secret: o.secret,
     router,
     log: o.log,
+    rateLimitPerMinute: o.rateLimitPerMinute,
     dispatch: async (collection, sourceId, keys) => {
       const sync = router.configs.get(collection)!;
       await o.client.notifyObjectsChanged({ sync, ...o.debounce }, { sourceId, keys }, { taskQueue: o.taskQueue });

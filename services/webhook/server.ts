@@ -8,12 +8,11 @@
  *                  200 {accepted, ignored, unmatched, signalled}  | 400 {error} malformed | 401 {error} | 503 {error}
  *   GET  /healthz  200 {ok: true}
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { HTTPException } from 'hono/http-exception';
+import { bearerMatches, jsonErrors, rateLimitPerClient } from '../../lib/http/guard';
 import { MalformedEventError, parseNotification } from './events';
 import type { EventRouter } from './routes';
 
@@ -27,17 +26,19 @@ export interface WebhookOptions {
   log?: (line: string, fields?: Record<string, unknown>) => void;
   /** Largest accepted body (default DEFAULT_MAX_BODY_BYTES, 1 MiB); a larger one gets 413. */
   maxBodyBytes?: number;
+  /** Requests a minute per client address (default DEFAULT_RATE_LIMIT; TWINFLOW_WEBHOOK_RATE_LIMIT); over it 429, which MinIO retries. */
+  rateLimitPerMinute?: number;
 }
+
+/** 1200 a minute: MinIO posts one request per object event, and a bulk upload is a burst of them. */
+export const DEFAULT_RATE_LIMIT = 1200;
 
 /** 1 MiB: MinIO sends one record per request and S3 batches a few, each about 1 KB. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
 /** Constant-time comparison of the Authorization header with "Bearer <secret>". */
 export function authorized(header: string | undefined, secret: string): boolean {
-  if (!header) return false;
-  return timingSafeEqual(digest(header), digest(`Bearer ${secret}`));
+  return bearerMatches(header, secret);
 }
 
 export function createWebhookApp(o: WebhookOptions): Hono {
@@ -47,14 +48,11 @@ export function createWebhookApp(o: WebhookOptions): Hono {
   const maxBodyBytes = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   // Every answer is JSON, errors included, and none carries a stack trace.
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path} (POST /events, GET /healthz)` }, 404));
-  app.onError((err, c) => {
-    if (err instanceof HTTPException) return err.getResponse();
-    log('request failed', { error: err.message });
-    return c.json({ error: `internal error: ${err.message}` }, 500);
-  });
+  jsonErrors(app, (line) => log('request failed', { error: line }), () => 500, 'internal error: ');
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.post(
     '/events',
+    rateLimitPerClient(o.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT, 'TWINFLOW_WEBHOOK_RATE_LIMIT'),
     bodyLimit({ maxSize: maxBodyBytes, onError: (c) => {
       // The rest of the body is never read: close the connection after answering, so a client does not reuse it.
       c.header('connection', 'close');

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { dataConverterOptions } from '../../lib/codec';
 import type { Config } from '../../lib/config';
 import { createWorker } from '../../workers/worker';
 import { WORKFLOW_BUNDLE_PATH } from './stack';
@@ -43,7 +44,7 @@ export async function withWorker<T>(
     shutdownGraceTime: '2 seconds',
   });
   const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({ connection, namespace: config.temporal.namespace, ...dataConverterOptions(config) });
   try {
     return await worker.runUntil(fn({ client, taskQueue }));
   } finally {
