@@ -89,6 +89,7 @@ export async function postgresUp(o: ClusterOptions, log: (l: string) => void): P
   } else log(`postgres: already running on 127.0.0.1:${o.postgresPort}`);
   const pid = postmasterPid(o);
   if (!pid) throw new ClusterError(`PostgreSQL answers on port ${o.postgresPort} but ${data}/postmaster.pid is missing: another server holds the port; set TWINFLOW_POSTGRES_PORT to a free port`);
+  fs.mkdirSync(path.dirname(pidFileOf(o.dir, 'postgres')), { recursive: true });
   fs.writeFileSync(pidFileOf(o.dir, 'postgres'), `${pid}\npostgres\n`);
   return pid;
 }
