@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { parseAllowList } from './security/network';
 import { type CodecKey, codecKeysSchema } from './codec/keys';
 import { parseAllowBuckets, parseAllowPaths, type ResourcePolicy } from './security/resources';
 import { type DeclaredApiKey, parseApiKeys } from './security/secrets';
@@ -150,6 +151,22 @@ const envSchema = z.object({
   HF_TOKEN: z.string().optional(),
   HF_HUB_URL: url.default('https://huggingface.co'),
 
+  /**
+   * Addresses that workflow input may make this worker connect to beyond the public internet (crawled pages, git
+   * remotes, LLM base URLs from input): keywords (loopback, private, link-local, cgnat, metadata), CIDRs, addresses
+   * or host names, comma-separated. Unset: none (lib/security/network.ts, docs/security.md).
+   */
+  TWINFLOW_ALLOW_NETWORKS: z
+    .string()
+    .superRefine((v, ctx) => {
+      try {
+        parseAllowList(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `${(err as Error).message}; expected e.g. loopback,10.0.0.0/8,git.internal` });
+      }
+    })
+    .optional(),
+
   // What workflow input may reach on the worker (lib/security, docs/security.md). Paths are resolved later, against
   // the working directory; unset means the safe defaults below.
   /** Roots under which folder sources, dataset records and file:// git repositories may be read (default <home>/data). */
@@ -223,6 +240,11 @@ export interface Config {
   api: { host: string; port: number; token?: string; rateLimitPerMinute: number; corsOrigins: string[] };
   /** Payload encryption: no keys = off. server: `twinflow codec-server`. */
   codec: { keys: CodecKey[]; server: { host: string; port: number; token?: string; corsOrigin: string; rateLimitPerMinute: number } };
+  /**
+   * What workflow input may reach on the network beyond public addresses: the normalised entries of
+   * TWINFLOW_ALLOW_NETWORKS (networkPolicyFor(allow) in lib/security/network.ts). Empty: public addresses only.
+   */
+  network: { allow: string[] };
   hf: { token?: string; hubUrl: string };
   /** Push: the bucket-notification endpoint (`twinflow webhook serve`) and what `stack up` wires MinIO to. */
   webhook: { host: string; port: number; secret?: string; url: string; rateLimitPerMinute: number; notify: Array<{ bucket: string; prefix: string }> };
@@ -339,6 +361,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         corsOrigin: new URL(e.TWINFLOW_CODEC_CORS_ORIGIN ?? e.TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.TWINFLOW_TEMPORAL_UI_PORT}`).origin,
       },
     },
+    network: { allow: parseAllowList(e.TWINFLOW_ALLOW_NETWORKS ?? '').map((entry) => entry.text) },
     hf: { token: e.HF_TOKEN, hubUrl: e.HF_HUB_URL },
     webhook: {
       host: e.TWINFLOW_WEBHOOK_HOST,

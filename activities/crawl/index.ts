@@ -7,6 +7,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { createSource } from '../../lib/crawl';
+import { networkPolicyFor } from '../../lib/security/network';
 import type { RawDocument } from '../../lib/schemas/documents';
 import type { CrawlIssue, ListingSummary, PartRef, ReasonCounts } from '../../lib/schemas/ingest';
 import type { SourceConfig } from '../../lib/schemas/sources';
@@ -86,8 +87,13 @@ export function createCrawlActivities({ artifacts, config }: Deps) {
       };
 
       // The s3 inbox source reads through the artifact store's client (same endpoint and credentials); what the
-      // input may read (folders, file:// repositories, buckets) is this worker's configuration, never the input's.
-      const crawler = createSource(source, { s3: { client: artifacts.s3, defaultBucket: artifacts.bucket }, resources: config.resources });
+      // input may read (folders, file:// repositories, buckets) and connect to (TWINFLOW_ALLOW_NETWORKS) is this
+      // worker's configuration, never the input's.
+      const crawler = createSource(source, {
+        s3: { client: artifacts.s3, defaultBucket: artifacts.bucket },
+        resources: config.resources,
+        network: networkPolicyFor(config.network.allow),
+      });
       if (crawler.partialListing && !resumed) addGap(state.listing, crawler.partialListing);
       // A clone, a sitemap or a large listing can take longer than the heartbeat timeout before the first outcome:
       // beat on a timer as well, with the last checkpoint (liveness only; the checkpoint moves at flushes).

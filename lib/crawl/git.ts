@@ -2,9 +2,15 @@
  * The git source: a shallow clone (`git clone --depth 1 --single-branch`) into a temporary folder that is removed
  * afterwards, then one outcome per file of the commit in path order. Files come from `git ls-tree`, which gives
  * modes and sizes without reading anything: symlinks and submodules are never followed, big files never read.
+ *
+ * A network remote's host is resolved and checked against the worker's network policy before git runs, and git's
+ * connection is pinned to the checked addresses (curl's resolve list for http(s), ssh's HostName for ssh), so git
+ * cannot resolve the name again to another address. git follows no HTTP redirect (http.followRedirects=false): a
+ * redirect's target would reach an unchecked host.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
+import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config';
@@ -14,6 +20,8 @@ import type { GitSourceConfig } from '../schemas/sources';
 import { checkGitUrl, type ResourcePolicy } from '../security/resources';
 import { contentTypeOf, isProse, languageOf } from './file-types';
 import { type GitRemote, parseGitRemote, redactUrl } from './git-remote';
+import { networkPolicyFromEnv } from '../security/net-fetch';
+import { NetworkRefusedError, type NetworkPolicy } from '../security/network';
 import { pathFilter } from './path-filter';
 import { executePlan, type PlanItem } from './plan';
 import { sleep } from './sleep';
@@ -27,8 +35,17 @@ export interface GitSourceDeps {
   tmpDir?: string;
   /** Waits between clone attempts after a transient failure (default 2 s, 4 s). */
   cloneRetryDelaysMs?: number[];
+  /** Which addresses a network remote may be at (default: this process's TWINFLOW_ALLOW_NETWORKS). */
+  network?: NetworkPolicy;
   /** Which file:// repositories input may clone (default: the configuration of this process's environment). */
   resources?: ResourcePolicy;
+}
+
+/** How git is told to connect to a network remote: to the addresses the policy checked, and nowhere else. */
+interface RemotePin {
+  /** `-c` options before the subcommand. */
+  config: string[];
+  env: Record<string, string>;
 }
 
 interface GitFile extends PlanItem {
@@ -66,7 +83,8 @@ export class GitSource implements Source {
       const cloned = await this.cloneWithRetries(dir, opts.signal);
       if ('error' in cloned) {
         // Reported whatever the cursor, so a retried crawl does not end quietly with half a repository.
-        yield { ...report(this.remote.canonical, 'clone_failed', cloned.error, { listing: true }), cursor: opts.resumeAfter || this.remote.canonical };
+        const reason = cloned.refused ? 'network_refused' : 'clone_failed';
+        yield { ...report(this.remote.canonical, reason, cloned.error, { listing: true }), cursor: opts.resumeAfter || this.remote.canonical };
         return;
       }
       const { items, reports } = await this.listFiles(dir, opts.signal);
@@ -79,7 +97,7 @@ export class GitSource implements Source {
     }
   }
 
-  private async cloneWithRetries(dir: string, signal?: AbortSignal): Promise<{ commit: string } | { error: string }> {
+  private async cloneWithRetries(dir: string, signal?: AbortSignal): Promise<{ commit: string } | { error: string; refused?: boolean }> {
     const delays = this.deps.cloneRetryDelaysMs ?? [2000, 4000];
     for (let attempt = 0; ; attempt++) {
       const result = await this.clone(dir, signal);
@@ -90,19 +108,24 @@ export class GitSource implements Source {
     }
   }
 
-  private async clone(dir: string, signal?: AbortSignal): Promise<{ commit: string } | { error: string; permanent: boolean }> {
-    const args = ['clone', '--depth', '1', '--single-branch', '--no-tags', '--quiet'];
+  private async clone(dir: string, signal?: AbortSignal): Promise<{ commit: string } | { error: string; permanent: boolean; refused?: boolean }> {
+    const pin = await this.pinRemote();
+    if ('error' in pin) return pin;
+    const args = [...pin.config, 'clone', '--depth', '1', '--single-branch', '--no-tags', '--quiet'];
     if (this.config.ref) args.push('--branch', this.config.ref);
     args.push('--', this.remote.cloneUrl, dir);
     try {
-      await this.run(args, { timeout: this.config.cloneTimeoutMs, signal });
+      await this.run(args, { timeout: this.config.cloneTimeoutMs, signal, env: pin.env });
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       const e = err as ExecError;
       if (e.killed) return { error: `git clone of ${redactUrl(this.config.url)} did not finish within ${this.config.cloneTimeoutMs} ms`, permanent: false };
       const stderr = (e.stderr ?? e.message).trim();
       const ref = this.config.ref ? ` (ref ${this.config.ref})` : '';
-      return { error: `git clone of ${redactUrl(this.config.url)}${ref} failed: ${redactUrl(lastLines(stderr))}`, permanent: PERMANENT_CLONE_ERROR.test(stderr) };
+      const redirect = /returned error: 30[1278]\b/.test(stderr)
+        ? ' (the server answered with a redirect, which this worker does not follow: its target would not be checked against TWINFLOW_ALLOW_NETWORKS; use the final URL of the repository)'
+        : '';
+      return { error: `git clone of ${redactUrl(this.config.url)}${ref} failed: ${redactUrl(lastLines(stderr))}${redirect}`, permanent: redirect !== '' || PERMANENT_CLONE_ERROR.test(stderr) };
     }
     // A repository without a commit clones "successfully" (git only warns); it has no HEAD to read.
     const head = await this.run(['-C', dir, 'rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { signal }).catch((err: unknown) => {
@@ -117,6 +140,38 @@ export class GitSource implements Source {
       return { error: `git clone of ${redactUrl(this.config.url)}: the repository is empty (it has no commit to read)${http}`, permanent: true };
     }
     return { commit };
+  }
+
+  /**
+   * Resolves a network remote's host and checks its addresses against the network policy, then pins git to them.
+   * A refusal is permanent; a name that does not resolve is transient (DNS may be down), as git's own is.
+   */
+  private async pinRemote(): Promise<RemotePin | { error: string; permanent: boolean; refused?: boolean }> {
+    const target = networkTarget(this.remote.cloneUrl);
+    if (!target) return { config: [], env: {} }; // file://: no network (the resource policy decides)
+    const policy = this.deps.network ?? networkPolicyFromEnv();
+    const http = target.scheme === 'http:' || target.scheme === 'https:';
+    const noRedirects = http ? ['-c', 'http.followRedirects=false'] : [];
+    // A host allowed by name is reached however it resolves (a proxy, an ssh alias): nothing to pin.
+    if (policy.hostAllowed(target.host)) return { config: noRedirects, env: {} };
+    let addresses: string[];
+    try {
+      addresses = (await policy.resolve(target.host)).map((a) => a.address);
+    } catch (err) {
+      if (err instanceof NetworkRefusedError) {
+        return { error: `git clone of ${redactUrl(this.config.url)} refused: ${err.message}`, permanent: true, refused: true };
+      }
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      return { error: `git clone of ${redactUrl(this.config.url)} failed: Could not resolve host: ${target.host} (${code})`, permanent: false };
+    }
+    if (target.literal) return { config: noRedirects, env: {} };
+    if (http) {
+      const list = addresses.map((a) => (a.includes(':') ? `[${a}]` : a)).join(',');
+      return { config: [...noRedirects, '-c', `http.curloptResolve=${target.host}:${target.port}:${list}`], env: {} };
+    }
+    // ssh: connect to the checked address, but check the host key under the host's own name.
+    const ssh = process.env.GIT_SSH_COMMAND ?? 'ssh -o BatchMode=yes';
+    return { config: [], env: { GIT_SSH_COMMAND: `${ssh} -o HostName=${addresses[0]} -o HostKeyAlias=${target.host}` } };
   }
 
   /** The commit's files (sorted later by location), and reports for what is left out on purpose. */
@@ -186,7 +241,7 @@ export class GitSource implements Source {
     return `${this.remote.canonical}#${rel}`;
   }
 
-  private run(args: string[], opts: { timeout?: number; signal?: AbortSignal }): Promise<string> {
+  private run(args: string[], opts: { timeout?: number; signal?: AbortSignal; env?: Record<string, string> }): Promise<string> {
     const env = {
       ...process.env,
       GIT_TERMINAL_PROMPT: '0', // fail instead of asking for a password on a worker
@@ -194,6 +249,7 @@ export class GitSource implements Source {
       GIT_LFS_SKIP_SMUDGE: '1',
       GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND ?? 'ssh -o BatchMode=yes',
       LC_ALL: 'C', // English messages, which the permanent/transient classification reads
+      ...opts.env,
     };
     return new Promise((resolve, reject) => {
       execFile(this.git, args, { env, timeout: opts.timeout, signal: opts.signal, maxBuffer: 512 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
@@ -205,6 +261,17 @@ export class GitSource implements Source {
 }
 
 type ExecError = Error & { killed?: boolean; stderr?: string };
+
+/** The host a network remote's connection goes to (undefined for file://). */
+function networkTarget(cloneUrl: string): { scheme: string; host: string; port: number; literal: boolean } | undefined {
+  const scp = /^[A-Za-z0-9._-]+@([A-Za-z0-9.-]+):/.exec(cloneUrl);
+  if (scp && !cloneUrl.includes('://')) return { scheme: 'ssh:', host: scp[1]!.toLowerCase(), port: 22, literal: isIP(scp[1]!) !== 0 };
+  const u = new URL(cloneUrl);
+  if (u.protocol === 'file:') return undefined;
+  const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const port = u.port ? Number(u.port) : (({ 'https:': 443, 'http:': 80, 'ssh:': 22, 'git:': 9418 } as Record<string, number>)[u.protocol] ?? 0);
+  return { scheme: u.protocol, host, port, literal: isIP(host) !== 0 };
+}
 
 function lastLines(s: string): string {
   return s.split('\n').slice(-3).join(' ').trim();

@@ -4,6 +4,7 @@
  */
 import { type SourceConfig, type SourceConfigInput, sourceConfigSchema } from '../schemas/sources';
 import { formatZodError } from '../schemas/validate';
+import type { NetworkPolicy } from '../security/network';
 import type { ResourcePolicy } from '../security/resources';
 import { FolderSource } from './folder';
 import { GitSource, type GitSourceDeps } from './git';
@@ -28,6 +29,11 @@ export interface SourceDeps {
    * this process. The crawl activity passes the worker's.
    */
   resources?: ResourcePolicy;
+  /**
+   * Which addresses web pages and git remotes may be at (lib/security/network.ts); default: this process's
+   * TWINFLOW_ALLOW_NETWORKS. The crawl activity passes the worker's.
+   */
+  network?: NetworkPolicy;
 }
 
 export class InvalidSourceConfigError extends Error {
@@ -41,9 +47,9 @@ export function createSource(config: SourceConfig | SourceConfigInput, deps: Sou
   const c = parsed.data;
   switch (c.type) {
     case 'web':
-      return new WebSource(c, deps.web);
+      return new WebSource(c, { network: deps.network, ...deps.web });
     case 'git':
-      return new GitSource(c, { resources: deps.resources, ...deps.git });
+      return new GitSource(c, { resources: deps.resources, network: deps.network, ...deps.git });
     case 'folder':
       return new FolderSource(c, { resources: deps.resources });
     case 's3':

@@ -42,6 +42,11 @@ export type CrawlReason =
   /** The repository could not be cloned (or the ref does not exist). */
   | 'clone_failed'
   /**
+   * The worker's network policy refuses the address (loopback, private, link-local, metadata... unless
+   * TWINFLOW_ALLOW_NETWORKS allows it; lib/security/network.ts). A failure, never evidence that a document is gone.
+   */
+  | 'network_refused'
+  /**
    * The worker's resource policy refuses this folder, file, bucket or repository (TWINFLOW_ALLOW_PATHS,
    * TWINFLOW_ALLOW_BUCKETS): a failure of the source, never evidence that its stored documents are gone.
    */

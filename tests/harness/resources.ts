@@ -10,5 +10,10 @@ import { fileURLToPath } from 'node:url';
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export function testResourceEnv(bucket = 'twinflow-test'): Record<string, string> {
-  return { TWINFLOW_ALLOW_PATHS: [os.tmpdir(), PROJECT_ROOT].join(','), TWINFLOW_ALLOW_BUCKETS: bucket };
+  return {
+    TWINFLOW_ALLOW_PATHS: [os.tmpdir(), PROJECT_ROOT].join(','),
+    TWINFLOW_ALLOW_BUCKETS: bucket,
+    // The test servers (sites, git remotes, fake LLM endpoints) listen on 127.0.0.1, which workers refuse by default.
+    TWINFLOW_ALLOW_NETWORKS: 'loopback',
+  };
 }

@@ -3,9 +3,15 @@
  * and loop detection, retries with backoff on 429/5xx/network errors (honouring Retry-After), a timeout per request
  * and a body size limit enforced while streaming. Failures come back as values with a CrawlReason, never as throws;
  * only the caller's abort signal throws.
+ *
+ * Every connection, redirect hops and robots.txt included, goes through the worker's network policy
+ * (lib/security/net-fetch.ts): an address it refuses (loopback, private, metadata... unless TWINFLOW_ALLOW_NETWORKS
+ * allows it) fails the page with reason `network_refused`, at once, without retries.
  */
 import pLimit, { type LimitFunction } from 'p-limit';
 import robotsParser from 'robots-parser';
+import { networkPolicyFromEnv, policyFetch } from '../../security/net-fetch';
+import { findNetworkRefusal, type NetworkPolicy } from '../../security/network';
 import type { RetrySettings } from '../../schemas/sources';
 import { sleep as defaultSleep } from '../sleep';
 import { charsetOf, decodeText, mimeOf } from '../text-decoding';
@@ -24,6 +30,9 @@ export interface FetcherSettings {
 }
 
 export interface FetcherDeps {
+  /** Which addresses may be connected to (default: this process's TWINFLOW_ALLOW_NETWORKS). */
+  network?: NetworkPolicy;
+  /** Replaces the policy's fetch altogether (the policy is then not applied). */
   fetch?: typeof fetch;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
@@ -72,7 +81,7 @@ type Hop =
   | { t: 'rejected'; status: number; mime: string }
   | { t: 'status'; status: number; headers: Headers }
   /** `permanent`: another attempt gets the same answer (a certificate the crawler does not trust). */
-  | { t: 'error'; reason: 'timeout' | 'network_error' | 'too_large'; detail: string; permanent?: boolean };
+  | { t: 'error'; reason: 'timeout' | 'network_error' | 'too_large' | 'network_refused'; detail: string; permanent?: boolean };
 
 interface HostState {
   limit: LimitFunction;
@@ -87,7 +96,7 @@ type RobotsVerdict =
   | { all: 'allow' }
   | { all: 'unavailable'; why: string }
   /** The host itself could not be reached (DNS, refused, TLS, timeout): the page fails with that reason. */
-  | { all: 'unreachable'; reason: 'network_error' | 'timeout'; why: string };
+  | { all: 'unreachable'; reason: 'network_error' | 'timeout' | 'network_refused'; why: string };
 
 const ROBOTS_MAX_BYTES = 512 * 1024;
 const MAX_CRAWL_DELAY_MS = 60_000;
@@ -106,7 +115,7 @@ export class HttpFetcher {
     readonly settings: FetcherSettings,
     deps: FetcherDeps = {},
   ) {
-    this.fetchImpl = deps.fetch ?? fetch;
+    this.fetchImpl = deps.fetch ?? policyFetch(deps.network ?? networkPolicyFromEnv());
     this.sleep = deps.sleep ?? defaultSleep;
     this.random = deps.random ?? Math.random;
     this.now = deps.now ?? Date.now;
@@ -171,8 +180,11 @@ export class HttpFetcher {
           const retried = isRetryableStatus(hop.status) ? ` after ${this.settings.retry.attempts} attempts` : '';
           return { ok: false, url: current.href, reason, status: hop.status, detail: `HTTP ${hop.status}${retried}` };
         }
-        case 'error':
-          return { ok: false, url: current.href, reason: hop.reason, detail: hop.detail };
+        case 'error': {
+          // A refusal after redirects says where the redirects led: each hop is checked, the last one was refused.
+          const via = hop.reason === 'network_refused' && chain.length > 1 ? `redirected ${chain.join(' -> ')}; ` : '';
+          return { ok: false, url: current.href, reason: hop.reason, detail: `${via}${hop.detail}` };
+        }
       }
     }
   }
@@ -235,6 +247,8 @@ export class HttpFetcher {
     } catch (err) {
       if (opts.signal?.aborted) throw opts.signal.reason;
       if (timeout.aborted) return { t: 'error', reason: 'timeout', detail: `no complete response within ${this.settings.timeoutMs} ms` };
+      const refused = findNetworkRefusal(err);
+      if (refused) return { t: 'error', reason: 'network_refused', detail: refused.message, permanent: true };
       return { t: 'error', reason: 'network_error', ...describeNetworkError(err) };
     }
   }
@@ -293,6 +307,8 @@ export class HttpFetcher {
     if (res.reason === 'too_large') return { all: 'allow' };
     // Nothing answered at all (no such host, connection refused, TLS failure, timeout): that is the page's failure
     // too, and is reported as what it is rather than as a robots.txt problem.
+    // The network policy refuses the host: the page fails with that reason, in the policy's own words.
+    if (res.reason === 'network_refused') return { all: 'unreachable', reason: res.reason, why: res.detail };
     if (res.reason === 'network_error' || res.reason === 'timeout') {
       return { all: 'unreachable', reason: res.reason, why: `cannot reach ${url.host}: ${res.detail} (while reading ${robotsUrl}; the page itself was not requested)` };
     }
