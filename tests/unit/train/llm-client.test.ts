@@ -134,8 +134,14 @@ describe('ChatClient against an OpenAI-compatible server', () => {
     try {
       await chatClientForEndpoint(llm, { model: 'gpt-4o-mini', baseUrl: other.baseUrl }).chat([{ role: 'user', content: 'x' }]);
       expect(other.requests[0]!.headers.authorization).toBeUndefined();
-      await chatClientForEndpoint(llm, { model: 'gpt-4o-mini', baseUrl: other.baseUrl, apiKeyEnv: 'OTHER_KEY' }, { OTHER_KEY: 'sk-other' }).chat([{ role: 'user', content: 'x' }]);
+      // A named key must be declared on the worker (TWINFLOW_API_KEYS), and goes only to the URL declared with it.
+      const undeclared = () => chatClientForEndpoint(llm, { model: 'gpt-4o-mini', baseUrl: other.baseUrl, apiKeyEnv: 'OTHER_KEY' }, { OTHER_KEY: 'sk-other' });
+      expect(undeclared).toThrow(/OTHER_KEY is not declared for API keys on this worker.*TWINFLOW_API_KEYS/);
+      const declared = { ...llm, apiKeys: [{ env: 'OTHER_KEY', baseUrl: other.baseUrl }] };
+      await chatClientForEndpoint(declared, { model: 'gpt-4o-mini', baseUrl: other.baseUrl, apiKeyEnv: 'OTHER_KEY' }, { OTHER_KEY: 'sk-other' }).chat([{ role: 'user', content: 'x' }]);
       expect(other.requests[1]!.headers.authorization).toBe('Bearer sk-other');
+      expect(() => chatClientForEndpoint(declared, { model: 'm', baseUrl: server.baseUrl, apiKeyEnv: 'OTHER_KEY' }, { OTHER_KEY: 'sk-other' })).toThrow(/may only be sent to/);
+      expect(other.requests).toHaveLength(2);
     } finally {
       await other.close();
     }
