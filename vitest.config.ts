@@ -21,6 +21,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['tests/integration/**/*.test.ts'],
+          // Minutes long (a real fine-tune): npm run test:secrets (vitest.secrets.config.ts).
+          exclude: ['tests/integration/security/secret-scan.test.ts'],
           env: testResourceEnv(),
           globalSetup: ['tests/harness/global-setup.ts'],
           // Temporal's native worker runs best in child processes, one file per process.
