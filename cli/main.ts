@@ -19,6 +19,7 @@ import { registerEvalCommands } from './commands/eval';
 import { registerServeCommand } from './commands/serve';
 import { registerCodecServerCommand } from './commands/codec-server';
 import { registerRunsCommands } from './commands/runs';
+import { registerModelCommands } from './commands/model';
 import { reportFatal } from './follow';
 import { OptionUnavailableError } from '../rag/options';
 import { ignoreClosedChannelRetries } from '../client/closed-channel';
@@ -42,6 +43,7 @@ registerEvalCommands(program);
 registerServeCommand(program);
 registerCodecServerCommand(program);
 registerRunsCommands(program);
+registerModelCommands(program);
 
 /** Expected errors (bad config, busy port, bad input) print one clear line, no stack trace (exit code 2). */
 const EXPECTED = [ConfigError, StackError, PrerequisiteError, InputValidationError, OptionUnavailableError, CollectionNotFoundError];

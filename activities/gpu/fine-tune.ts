@@ -8,6 +8,10 @@
  *   attempt, else the newest complete checkpoint under this run's prefix.
  * - Cancellation (delivered through the heartbeat) stops the trainer: SIGTERM to its process group, SIGKILL after
  *   the grace period.
+ * - With `dpo`, the same contract runs the preference-tuning stage (`python -m twinflow_trainer dpo`) on the SFT
+ *   adapter, under `<run>/dpo/` and `<run>/model/dpo-adapter/`.
+ * - The trainer's TensorBoard event files and loss curve go to `<run>/<stage>/tensorboard/` and
+ *   `<run>/<stage>/loss-curve.svg`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,8 +21,9 @@ import { sha256 } from '../../lib/hash';
 import { type FineTuneResult, type Training, TRAINING_PROGRESS_SIGNAL, type TrainingProgress } from '../../lib/schemas/train';
 import { downloadDir, latestCheckpoint, snapshotDir, uploadDir } from './s3-dirs';
 import type { TrainerSettings } from './settings';
-import { runTrainer, type TrainerEvent } from './trainer-process';
+import { runTrainer, TrainerError, type TrainerEvent } from './trainer-process';
 import { downloadModelPrefix, type GpuHooks, runPrefixOf, throwAsActivityFailure } from './shared';
+import type { Dpo, DpoMetrics } from '../../lib/schemas/dpo';
 import { pipelineMetrics } from '../../lib/pipeline-metrics';
 
 export interface FineTuneInput {
@@ -27,7 +32,11 @@ export interface FineTuneInput {
   validationUri?: string;
   training: Training;
   progressIntervalSeconds: number;
+  /** The preference-tuning stage instead of SFT: DPO on this SFT adapter (s3:// prefix). */
+  dpo?: { sftAdapterUri: string; settings: Dpo };
 }
+
+export type PreferenceTuneResult = FineTuneResult & { dpo: DpoMetrics };
 
 export interface FineTuneHeartbeat {
   step: number;
@@ -70,6 +79,43 @@ export function trainerConfig(t: Training, files: { baseModel: string; outputDir
   };
 }
 
+/** The trainer's DPO config (dpo.py's DpoConfig) from the workflow's settings; the SFT run's settings fill the rest. */
+export function dpoTrainerConfig(
+  t: Training,
+  d: Dpo,
+  files: { baseModel: string; adapterDir: string; outputDir: string; pairsFile: string; resumeFrom?: string },
+) {
+  return {
+    base_model: files.baseModel,
+    adapter_dir: files.adapterDir,
+    output_dir: files.outputDir,
+    pairs_file: files.pairsFile,
+    rejected: d.pairs === 'generated' ? 'generated' : 'records',
+    generate_max_new_tokens: d.generateMaxNewTokens,
+    max_seq_length: t.maxSeqLength,
+    beta: d.beta,
+    loss_type: d.lossType,
+    quantization: t.quantization,
+    epochs: d.epochs,
+    max_steps: d.maxSteps,
+    learning_rate: d.learningRate,
+    lr_scheduler: d.lrScheduler,
+    warmup_ratio: d.warmupRatio,
+    per_device_batch_size: d.perDeviceBatchSize,
+    gradient_accumulation_steps: d.gradientAccumulationSteps,
+    gradient_checkpointing: t.gradientCheckpointing,
+    bf16: t.bf16,
+    seed: t.seed,
+    save_steps: d.saveSteps,
+    logging_steps: d.loggingSteps,
+    save_total_limit: t.saveTotalLimit,
+    ...(files.resumeFrom && { resume_from_checkpoint: files.resumeFrom }),
+    merge: d.merge,
+    device: t.device,
+    ...(t.chatTemplate && { chat_template: t.chatTemplate }),
+  };
+}
+
 /** Routine progress signals per attempt (about 3 history events each). */
 export const MAX_PROGRESS_SIGNALS = 2000;
 
@@ -84,8 +130,9 @@ export async function fineTune(
   const info = ctx.info;
   const attempt = info.attempt;
   const runPrefix = runPrefixOf(info);
-  const ckptPrefix = `${runPrefix}/finetune/checkpoints`;
-  const work = path.join(settings.workDir, sha256(runPrefix).slice(0, 16), 'finetune');
+  const stage = input.dpo ? 'dpo' : 'finetune';
+  const ckptPrefix = `${runPrefix}/${stage}/checkpoints`;
+  const work = path.join(settings.workDir, sha256(runPrefix).slice(0, 16), stage);
   // Each attempt starts from a clean folder: S3 holds the state worth keeping.
   fs.rmSync(work, { recursive: true, force: true });
   const dirs = { data: path.join(work, 'data'), out: path.join(work, 'out'), resume: path.join(work, 'resume'), staging: path.join(work, 'staging') };
@@ -109,9 +156,11 @@ export async function fineTune(
     }
 
     const trainFile = path.join(dirs.data, 'train.jsonl');
-    fs.writeFileSync(trainFile, await artifacts.getBytes(input.trainUri));
+    const pairsUri = input.dpo?.settings.pairs === 'records' ? input.dpo.settings.pairsUri : undefined;
+    fs.writeFileSync(trainFile, pairsUri && !pairsUri.startsWith('s3://') ? readWorkerFile(pairsUri) : await artifacts.getBytes(pairsUri ?? input.trainUri));
     let evalFile: string | undefined;
-    if (input.validationUri) {
+    // The validation split holds SFT conversations, not preference pairs: DPO reports its training loss only.
+    if (input.validationUri && !input.dpo) {
       const bytes = await artifacts.getBytes(input.validationUri);
       if (bytes.toString('utf8').trim()) {
         evalFile = path.join(dirs.data, 'validation.jsonl');
@@ -120,7 +169,15 @@ export async function fineTune(
     }
     const baseModel = await downloadModelPrefix(artifacts, input.baseModel, settings.modelCacheDir);
     const configPath = path.join(work, 'train-config.json');
-    fs.writeFileSync(configPath, JSON.stringify(trainerConfig(input.training, { baseModel, outputDir: dirs.out, trainFile, evalFile, resumeFrom }), null, 2));
+    let config: object;
+    if (input.dpo) {
+      const adapterDir = path.join(dirs.data, 'sft-adapter');
+      await downloadDir(artifacts, input.dpo.sftAdapterUri, adapterDir);
+      config = dpoTrainerConfig(input.training, input.dpo.settings, { baseModel, adapterDir, outputDir: dirs.out, pairsFile: trainFile, resumeFrom });
+    } else {
+      config = trainerConfig(input.training, { baseModel, outputDir: dirs.out, trainFile, evalFile, resumeFrom });
+    }
+    fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
 
     // Progress to the workflow: throttled, in order, never failing the training.
     const wf = info.workflowExecution;
@@ -173,16 +230,16 @@ export async function fineTune(
     try {
       ({ done } = await runTrainer({
         python: settings.python,
-        command: 'train',
+        command: input.dpo ? 'dpo' : 'train',
         configPath,
         cwd: work,
         pythonPath: settings.trainerSrc,
         logFile: path.join(work, 'trainer.log'),
         signal: ctx.cancellationSignal,
         killGraceMs: settings.killGraceMs,
-        onSpawn: (pid) => hooks.onTrainerSpawn?.({ pid, attempt, command: 'train' }),
+        onSpawn: (pid) => hooks.onTrainerSpawn?.({ pid, attempt, command: input.dpo ? 'dpo' : 'train' }),
         onEvent: async (ev) => {
-          hooks.onTrainerEvent?.({ event: ev, attempt, command: 'train' });
+          hooks.onTrainerEvent?.({ event: ev, attempt, command: input.dpo ? 'dpo' : 'train' });
           switch (ev.event) {
             case 'start':
               progress.maxSteps = num(ev.max_steps) ?? 0;
@@ -229,9 +286,12 @@ export async function fineTune(
     await uploads;
 
     const adapterDir = String(done.adapter_dir);
-    const adapter = await uploadDir(artifacts, adapterDir, `${runPrefix}/model/adapter`);
+    const modelPrefix = `${runPrefix}/model/${input.dpo ? 'dpo-' : ''}`;
+    const adapter = await uploadDir(artifacts, adapterDir, `${modelPrefix}adapter`);
     let mergedUri: string | undefined;
-    if (typeof done.merged_dir === 'string' && done.merged_dir) mergedUri = (await uploadDir(artifacts, done.merged_dir, `${runPrefix}/model/merged`)).uri;
+    if (typeof done.merged_dir === 'string' && done.merged_dir) mergedUri = (await uploadDir(artifacts, done.merged_dir, `${modelPrefix}merged`)).uri;
+    // Tracking: the event files (`tensorboard --logdir`, docs/training.md) and the loss curve, with the run's artifacts.
+    const tracking = await uploadTracking(artifacts, done, `${runPrefix}/${stage}`);
     const m = (done.metrics ?? {}) as Record<string, unknown>;
     progress.step = num(m.global_step) ?? progress.step;
     signalWorkflow(true);
@@ -240,6 +300,15 @@ export async function fineTune(
     return {
       adapterUri: adapter.uri,
       mergedUri,
+      ...tracking,
+      ...(input.dpo && {
+        dpo: {
+          pairs: num(m.pairs) ?? 0,
+          pairsDropped: num(m.pairs_dropped) ?? 0,
+          rewardAccuracy: num(m.reward_accuracy) ?? null,
+          rewardMargin: num(m.reward_margin) ?? null,
+        },
+      }),
       metrics: { trainLoss: num(m.train_loss) ?? 0, runtimeSeconds: num(m.runtime_seconds) ?? 0, trainTokens: num(m.train_tokens) ?? 0, globalStep: num(m.global_step) ?? 0 },
       resumedFromStep: progress.resumedFromStep ?? null,
       checkpoints,
@@ -248,4 +317,22 @@ export async function fineTune(
   } catch (err) {
     return throwAsActivityFailure(err, ctx);
   }
+}
+
+/** dpo.pairsUri given as a path: a file on this (GPU) worker. */
+function readWorkerFile(file: string): Buffer {
+  if (!fs.existsSync(file)) throw new TrainerError(`dpo.pairsUri: file not found on the GPU worker: ${file}`, 'config', null, '');
+  return fs.readFileSync(file);
+}
+
+async function uploadTracking(artifacts: ArtifactStore, done: TrainerEvent, prefix: string): Promise<{ tensorboardUri?: string; lossCurveUri?: string; pairsUri?: string }> {
+  const out: { tensorboardUri?: string; lossCurveUri?: string; pairsUri?: string } = {};
+  if (typeof done.tensorboard_dir === 'string' && fs.existsSync(done.tensorboard_dir)) out.tensorboardUri = (await uploadDir(artifacts, done.tensorboard_dir, `${prefix}/tensorboard`)).uri;
+  if (typeof done.loss_curve === 'string' && fs.existsSync(done.loss_curve)) {
+    out.lossCurveUri = (await artifacts.putBytes(`${prefix}/loss-curve.svg`, fs.readFileSync(done.loss_curve), 'image/svg+xml')).uri;
+  }
+  if (typeof done.pairs_file === 'string' && fs.existsSync(done.pairs_file)) {
+    out.pairsUri = (await artifacts.putBytes(`${prefix}/pairs.jsonl`, fs.readFileSync(done.pairs_file), 'application/x-ndjson')).uri;
+  }
+  return out;
 }

@@ -11,9 +11,9 @@ import { TrainerError } from './trainer-process';
 
 /** Observers of the GPU activities (metrics, logs, and tests that need to act at a precise moment). */
 export interface GpuHooks {
-  onTrainerSpawn?: (e: { pid: number; attempt: number; command: 'train' | 'generate' }) => void;
+  onTrainerSpawn?: (e: { pid: number; attempt: number; command: 'train' | 'dpo' | 'generate' }) => void;
   /** Every trainer event, as it is read (before the activity handles it). */
-  onTrainerEvent?: (e: { event: Record<string, unknown>; attempt: number; command: 'train' | 'generate' }) => void;
+  onTrainerEvent?: (e: { event: Record<string, unknown>; attempt: number; command: 'train' | 'dpo' | 'generate' }) => void;
   onCheckpointUploaded?: (e: { step: number; key: string; attempt: number }) => void | Promise<void>;
 }
 

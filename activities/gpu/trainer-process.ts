@@ -1,5 +1,5 @@
 /**
- * Runs the Python trainer (`python -m twinflow_trainer train|generate --config FILE`) as a subprocess and turns its
+ * Runs the Python trainer (`python -m twinflow_trainer train|dpo|generate --config FILE`) as a subprocess and turns its
  * stdout, which carries only JSON event lines, into calls of `onEvent`, one at a time in order.
  *
  * The child gets its own process group, so stopping it also stops whatever it started (data loader workers, vLLM
@@ -31,7 +31,7 @@ export class TrainerError extends Error {
 
 export interface RunTrainerOptions {
   python: string;
-  command: 'train' | 'generate';
+  command: 'train' | 'dpo' | 'generate';
   configPath: string;
   cwd: string;
   /** Prepended to PYTHONPATH (trainer/src). */

@@ -6,6 +6,7 @@
  * Secrets never appear here: API keys and the Hugging Face token come from the workers' environment.
  */
 import { z } from 'zod';
+import type { DpoMetrics } from './dpo';
 import { isWorkerCredential, workerCredentialMessage } from '../security/secrets';
 
 const slug = z
@@ -361,7 +362,7 @@ export interface TrainingProgress {
   backend?: string;
 }
 
-export type TrainStage = 'starting' | 'dataset' | 'finetune' | 'generate' | 'evaluate' | 'report' | 'publish' | 'done' | 'failed';
+export type TrainStage = 'starting' | 'dataset' | 'finetune' | 'dpo' | 'generate' | 'evaluate' | 'report' | 'publish' | 'done' | 'failed';
 
 export interface TrainProgress {
   stage: TrainStage;
@@ -399,6 +400,14 @@ export interface FineTuneResult {
   adapterUri: string;
   mergedUri?: string;
   metrics: { trainLoss: number; runtimeSeconds: number; trainTokens: number; globalStep: number };
+  /** TensorBoard event files of the run (`tensorboard --logdir`), and its loss curve (SVG). */
+  tensorboardUri?: string;
+  lossCurveUri?: string;
+  /** DPO with generated pairs: the pairs it learnt from (prompt, chosen, rejected). */
+  pairsUri?: string;
+  /** After a DPO stage: its pair counts and reward accuracy/margin, and the SFT result it started from. */
+  dpo?: DpoMetrics;
+  sft?: FineTuneResult;
   resumedFromStep: number | null;
   checkpoints: number;
   attempt: number;

@@ -1,4 +1,5 @@
-"""Command line: ``python -m twinflow_trainer {train,generate,validate-config} --config CONFIG.json``.
+"""Command line: ``python -m twinflow_trainer {train,dpo,generate,validate-config} --config CONFIG.json`` and
+``python -m twinflow_trainer serve --model M [--adapter A] [--port N]`` (an OpenAI-compatible server, serve.py).
 
 stdout carries only JSON event lines; logs go to stderr. Exit codes: 0 ok, 2 bad config/input, 1 runtime failure,
 128+signal when stopped by SIGTERM/SIGINT.
@@ -31,12 +32,24 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m twinflow_trainer", description="twinflow fine-tuning and generation")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name in ("train", "generate"):
+    for name in ("train", "dpo", "generate"):
         s = sub.add_parser(name)
         s.add_argument("--config", required=True, help="path to the JSON config")
     v = sub.add_parser("validate-config")
-    v.add_argument("--kind", required=True, choices=["train", "generate"])
+    v.add_argument("--kind", required=True, choices=["train", "dpo", "generate"])
     v.add_argument("--config", required=True)
+    c = sub.add_parser("validate-card", help="check a model card's metadata with huggingface_hub")
+    c.add_argument("--card", required=True, help="the README.md to check")
+    s = sub.add_parser("serve", help="serve a model through an OpenAI-compatible HTTP API")
+    s.add_argument("--model", required=True, help="base or merged model: a folder or a Hub id")
+    s.add_argument("--adapter", help="a PEFT adapter folder applied on top of --model")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8001, help="0: any free port (the listening event says which)")
+    s.add_argument("--name", help="the model id clients send (default: the adapter's or model's folder name)")
+    s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    s.add_argument("--chat-template", help="a Jinja chat template, when the tokenizer has none")
+    s.add_argument("--max-new-tokens", type=int, default=512, help="answer length when a request sets no max_tokens")
+    s.add_argument("--api-key-env", help="name of an environment variable holding a bearer token to require")
     return p
 
 
@@ -86,16 +99,32 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         log.info("%s config %s is valid", args.kind, args.config)
         return 0
+    if args.command == "validate-card":
+        from .card import run_validate_card
+
+        try:
+            run_validate_card(args.card)
+        except ConfigError as err:
+            print(str(err), file=sys.stderr)
+            emit("error", message=str(err), type="config")
+            return 2
+        return 0
 
     install_signal_handlers()
     _exit_with_parent()
     _quiet_libraries()
+    if args.command == "serve":
+        return _serve(args)
     try:
         cfg = load_config(args.command, args.config)
         if args.command == "train":
             from .train import run_train
 
             run_train(cfg)  # type: ignore[arg-type]
+        elif args.command == "dpo":
+            from .dpo import run_dpo
+
+            run_dpo(cfg)  # type: ignore[arg-type]
         else:
             from .generate import run_generate
 
@@ -110,6 +139,33 @@ def main(argv: list[str] | None = None) -> int:
         emit("error", message=str(err), type="runtime")
         return 128 + err.signum
     except Exception as err:  # noqa: BLE001 - every failure must become an error event
+        traceback.print_exc(file=sys.stderr)
+        emit("error", message=f"{type(err).__name__}: {err}", type="runtime")
+        return 1
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .serve import run_serve, validate_serve_args
+
+    try:
+        validate_serve_args(args.max_new_tokens, args.port)
+        api_key = None
+        if args.api_key_env:
+            api_key = os.environ.get(args.api_key_env)
+            if not api_key:
+                raise ConfigError(f"--api-key-env: the environment variable {args.api_key_env} is not set")
+        run_serve(args.model, args.adapter, args.host, args.port, args.name, args.device, args.chat_template,
+                  args.max_new_tokens, api_key)
+        return 0
+    except ConfigError as err:
+        log.error("%s", err)
+        emit("error", message=str(err), type="config")
+        return 2
+    except Interrupted as err:
+        # Stopping a server is its normal end.
+        log.info("%s: server stopped", err)
+        return 0
+    except Exception as err:  # noqa: BLE001
         traceback.print_exc(file=sys.stderr)
         emit("error", message=f"{type(err).__name__}: {err}", type="runtime")
         return 1

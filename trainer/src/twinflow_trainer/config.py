@@ -102,7 +102,52 @@ class GenerateConfig(_Strict):
     chat_template: NonEmptyStr | None = None
 
 
-KINDS: dict[str, type[_Strict]] = {"train": TrainConfig, "generate": GenerateConfig}
+class DpoConfig(_Strict):
+    """Direct preference optimisation of an SFT adapter (dpo.py): the adapter trains on, a frozen copy is the reference."""
+
+    base_model: NonEmptyStr
+    # The SFT adapter to start from (and the reference policy); its tokenizer is used.
+    adapter_dir: NonEmptyStr
+    output_dir: NonEmptyStr
+    # JSON Lines of preference pairs {"prompt": [messages], "chosen": str, "rejected": str}, or, with
+    # rejected="generated", SFT conversations {"messages": [..., assistant]} (the reference answer is chosen).
+    pairs_file: NonEmptyStr
+    eval_file: NonEmptyStr | None = None
+    rejected: Literal["records", "generated"] = "records"
+    # Generation of rejected answers (rejected="generated"): greedy, at most this many new tokens.
+    generate_max_new_tokens: int = Field(256, gt=0)
+    generate_batch_size: int = Field(8, gt=0)
+    max_seq_length: int = Field(4096, gt=0)
+    beta: float = Field(0.1, gt=0)
+    loss_type: Literal["sigmoid", "ipo", "hinge", "robust"] = "sigmoid"
+    quantization: Literal["none", "4bit"] = "none"
+    epochs: float = Field(1, gt=0)
+    max_steps: int = Field(-1, ge=-1)
+    learning_rate: float = Field(5e-6, gt=0)
+    lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "cosine"
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    per_device_batch_size: int = Field(1, gt=0)
+    gradient_accumulation_steps: int = Field(8, gt=0)
+    gradient_checkpointing: bool = True
+    bf16: bool | Literal["auto"] = "auto"
+    seed: int = 42
+    save_steps: int = Field(100, gt=0)
+    logging_steps: int = Field(10, gt=0)
+    save_total_limit: int | None = Field(2, gt=0)
+    resume_from_checkpoint: NonEmptyStr | None = None
+    merge: bool = False
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    chat_template: NonEmptyStr | None = None
+
+    @field_validator("max_steps")
+    @classmethod
+    def _steps(cls, v: int) -> int:
+        if v == 0:
+            raise ValueError("must be -1 (train by epochs) or a positive number of steps")
+        return v
+
+
+KINDS: dict[str, type[_Strict]] = {"train": TrainConfig, "generate": GenerateConfig, "dpo": DpoConfig}
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -153,7 +198,7 @@ def format_validation_error(err: ValidationError) -> str:
     return "invalid config: " + "; ".join(parts)
 
 
-def parse_config(kind: str, data: Any) -> TrainConfig | GenerateConfig:
+def parse_config(kind: str, data: Any) -> TrainConfig | GenerateConfig | DpoConfig:
     model = KINDS[kind]
     if not isinstance(data, dict):
         raise ConfigError(f"invalid config: the config must be a JSON object, got {type(data).__name__}")
@@ -163,7 +208,7 @@ def parse_config(kind: str, data: Any) -> TrainConfig | GenerateConfig:
         raise ConfigError(format_validation_error(err)) from None
 
 
-def load_config(kind: str, path: str) -> TrainConfig | GenerateConfig:
+def load_config(kind: str, path: str) -> TrainConfig | GenerateConfig | DpoConfig:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")

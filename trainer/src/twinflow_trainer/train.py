@@ -13,6 +13,7 @@ from typing import Any
 from .config import ConfigError, TrainConfig
 from .data import ChatCollator, build_dataset_rows, load_conversations
 from .events import emit
+from .tracking import make_tensorboard_callback, write_loss_curve
 from .runtime import check_base_model, cuda_available, load_tokenizer, module_available, resolve_bf16, resolve_device
 
 log = logging.getLogger("twinflow_trainer.train")
@@ -127,18 +128,14 @@ def _load_model_unsloth(cfg: TrainConfig, env: dict[str, Any]) -> tuple[Any, Any
 def _make_trainer_class() -> type:
     from trl import SFTTrainer
 
-    class TwinflowSFTTrainer(SFTTrainer):
+    from .tracking import TokenAccountingMixin
+
+    class TwinflowSFTTrainer(TokenAccountingMixin, SFTTrainer):
         """SFTTrainer that accounts real (non-padding) tokens carried by the collator in ``num_tokens``."""
 
-        run_tokens = 0
-
-        def training_step(self, model, inputs, *args, **kwargs):  # type: ignore[override]
+        def count_tokens(self, inputs):  # type: ignore[override]
             n = inputs.pop("num_tokens", None)
-            if n is not None:
-                n = int(n)
-                self.run_tokens += n
-                self.state.num_input_tokens_seen = int(self.state.num_input_tokens_seen or 0) + n
-            return super().training_step(model, inputs, *args, **kwargs)
+            return None if n is None else int(n)
 
         def prediction_step(self, model, inputs, *args, **kwargs):  # type: ignore[override]
             inputs.pop("num_tokens", None)
@@ -181,7 +178,8 @@ def _make_event_callback(env: dict[str, Any], num_examples: int, get_run_tokens:
             now = time.monotonic()
             tokens = get_run_tokens()
             dt = max(now - self.last_t, 1e-9)
-            tps = (tokens - self.last_tokens) / dt
+            # The trainer's own figure (tracking.TokenAccountingMixin) is what TensorBoard gets too.
+            tps = float(logs["tokens_per_second"]) if "tokens_per_second" in logs else (tokens - self.last_tokens) / dt
             self.last_t, self.last_tokens = now, tokens
             done = max(state.global_step - self.start_step, 1)
             eta = (now - self.t0) / done * max(state.max_steps - state.global_step, 0)
@@ -192,8 +190,11 @@ def _make_event_callback(env: dict[str, Any], num_examples: int, get_run_tokens:
                 epoch=float(logs.get("epoch", state.epoch or 0.0)),
                 loss=float(logs["loss"]),
                 learning_rate=float(logs.get("learning_rate", 0.0)),
+                grad_norm=float(logs["grad_norm"]) if isinstance(logs.get("grad_norm"), (int, float)) else None,
                 tokens_per_second=round(tps, 2),
                 eta_seconds=round(eta, 2),
+                # DPO's own signal: how often the chosen answer out-scores the rejected one, and by how much.
+                **{out: float(logs[key]) for key, out in (("rewards/accuracies", "reward_accuracy"), ("rewards/margins", "reward_margin")) if isinstance(logs.get(key), (int, float))},
             )
 
         def on_evaluate(self, args, state, control, metrics=None, **kwargs):  # noqa: ANN001
@@ -306,6 +307,7 @@ def run_train(cfg: TrainConfig) -> None:
     trainer_cls = _make_trainer_class()
     holder: dict[str, Any] = {}
     callback = _make_event_callback(env, stats["examples"], lambda: holder["trainer"].run_tokens)
+    tensorboard_dir = out / "tensorboard"
     trainer = trainer_cls(
         model=model,
         args=args,
@@ -314,12 +316,13 @@ def run_train(cfg: TrainConfig) -> None:
         eval_dataset=eval_ds,
         processing_class=tokenizer,
         peft_config=peft_config if env["backend"] == "trl" else None,
-        callbacks=[callback],
+        callbacks=[callback, make_tensorboard_callback(tensorboard_dir)],
     )
     holder["trainer"] = trainer
     t0 = time.monotonic()
     result = trainer.train(resume_from_checkpoint=env["resume"])
     runtime = time.monotonic() - t0
+    loss_curve = write_loss_curve(trainer.state.log_history, out / "loss-curve.svg", f"SFT loss: {Path(env['base_model']).name}")
 
     trainer.model.config.use_cache = True
     adapter_dir.mkdir(parents=True, exist_ok=True)
@@ -333,6 +336,7 @@ def run_train(cfg: TrainConfig) -> None:
         "runtime_seconds": round(runtime, 3),
         "train_tokens": int(trainer.state.num_input_tokens_seen or 0),
         "global_step": int(result.global_step),
+        "peak_memory_bytes": int(torch.cuda.max_memory_allocated()) if env["device"] == "cuda" else None,
     }
     merged_dir = None
     if cfg.merge:
@@ -347,6 +351,8 @@ def run_train(cfg: TrainConfig) -> None:
         "done",
         adapter_dir=str(adapter_dir),
         merged_dir=str(merged_dir) if merged_dir else None,
+        tensorboard_dir=str(tensorboard_dir),
+        loss_curve=str(loss_curve),
         metrics=metrics,
     )
 

@@ -1,0 +1,256 @@
+"""Preference tuning after SFT: TRL's DPOTrainer on the SFT adapter, with the same event contract as ``train``.
+
+The SFT adapter is loaded trainable and a frozen copy of it (TRL's "ref" adapter) is the reference policy, so the
+result is one adapter of the same shape as the SFT one (``generate`` and ``serve`` take it as they are). Pairs come
+from the records (``prompt``/``chosen``/``rejected``) or are generated as in the LLM Engineer's Handbook: the
+reference answer of an SFT conversation is ``chosen`` and the SFT model's own greedy answer to its prompt is
+``rejected`` (pairs whose two answers are the same teach nothing and are dropped).
+
+Events: ``start``, ``progress`` (loss, learning rate, grad norm, tokens/s, and the DPO reward accuracy and margin),
+``eval``, ``checkpoint``, ``done``; resume from ``resume_from_checkpoint`` continues the step count. TensorBoard
+event files and the loss curve are written as for SFT (tracking.py).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from .config import ConfigError, DpoConfig, GenerateConfig
+from .data import _check_messages, read_jsonl, render
+from .events import emit
+from .runtime import check_base_model, load_tokenizer, resolve_bf16, resolve_device
+from .tracking import make_tensorboard_callback, write_loss_curve
+
+log = logging.getLogger("twinflow_trainer.dpo")
+
+
+def load_pairs(path: str, field: str) -> list[dict[str, Any]]:
+    """Preference pairs {"prompt": [messages], "chosen": str, "rejected": str} (an "id" is kept when present)."""
+    pairs = []
+    for lineno, obj in read_jsonl(path, field):
+        where = f"{field}: {path}:{lineno}"
+        for key in ("prompt", "chosen", "rejected"):
+            if key not in obj:
+                raise ConfigError(f"{where}: missing key {key!r} (a preference pair has prompt, chosen and rejected)")
+        prompt = _check_messages(obj["prompt"], f"{where}: prompt", need_assistant=False)
+        if prompt[-1]["role"] == "assistant":
+            raise ConfigError(f"{where}: prompt must end with a user turn (the answers are chosen and rejected)")
+        for key in ("chosen", "rejected"):
+            if not isinstance(obj[key], str) or not obj[key].strip():
+                raise ConfigError(f"{where}: {key} must be a non-empty string")
+        pairs.append({"id": str(obj.get("id", lineno)), "prompt": prompt, "chosen": obj["chosen"], "rejected": obj["rejected"]})
+    if not pairs:
+        raise ConfigError(f"{field}: {path} holds no preference pairs")
+    return pairs
+
+
+def load_references(path: str, field: str) -> list[dict[str, Any]]:
+    """SFT conversations as prompts + reference answers (the last assistant turn), for generated pairs."""
+    out = []
+    for lineno, obj in read_jsonl(path, field):
+        where = f"{field}: {path}:{lineno}"
+        if "messages" not in obj:
+            raise ConfigError(f"{where}: missing key 'messages' (rejected='generated' reads SFT conversations)")
+        msgs = _check_messages(obj["messages"], where, need_assistant=True)
+        if msgs[-1]["role"] != "assistant":
+            raise ConfigError(f"{where}: the conversation must end with the assistant's reference answer")
+        out.append({"id": str(obj.get("id", lineno)), "prompt": msgs[:-1], "chosen": msgs[-1]["content"]})
+    if not out:
+        raise ConfigError(f"{field}: {path} holds no examples")
+    return out
+
+
+def generate_rejected(cfg: DpoConfig, base_model: str, device: str, refs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """The SFT model's own answers as the rejected side; returns the pairs and how many were dropped as identical."""
+    from .generate import _generate_transformers
+
+    tokenizer = load_tokenizer(cfg.adapter_dir, cfg.chat_template, padding_side="left")
+    ids = [f"{i}" for i in range(len(refs))]
+    texts = {rid: render(tokenizer, r["prompt"], add_generation_prompt=True) for rid, r in zip(ids, refs)}
+    gcfg = GenerateConfig(
+        base_model=base_model, adapter_dir=cfg.adapter_dir, input_file="-", output_file="-",
+        max_new_tokens=cfg.generate_max_new_tokens, temperature=0.0, batch_size=cfg.generate_batch_size,
+        device=device, seed=cfg.seed,
+    )
+    outputs = _generate_transformers(gcfg, base_model, device, tokenizer, ids, texts)
+    pairs, same = [], 0
+    for rid, r in zip(ids, refs):
+        rejected = outputs[rid].strip()
+        if not rejected or rejected == r["chosen"].strip():
+            same += 1
+            continue
+        pairs.append({**r, "rejected": rejected})
+    gc.collect()
+    return pairs, same
+
+
+def _to_conversational(p: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "prompt": p["prompt"],
+        "chosen": [{"role": "assistant", "content": p["chosen"]}],
+        "rejected": [{"role": "assistant", "content": p["rejected"]}],
+    }
+
+
+def _preflight(cfg: DpoConfig) -> dict[str, Any]:
+    base_model = check_base_model(cfg.base_model)
+    a = Path(cfg.adapter_dir)
+    if not (a / "adapter_config.json").is_file():
+        raise ConfigError(f"adapter_dir: {cfg.adapter_dir} has no adapter_config.json (DPO starts from an SFT adapter)")
+    if not Path(cfg.pairs_file).is_file():
+        raise ConfigError(f"pairs_file: file not found: {cfg.pairs_file}")
+    if cfg.eval_file and not Path(cfg.eval_file).is_file():
+        raise ConfigError(f"eval_file: file not found: {cfg.eval_file}")
+    resume = None
+    if cfg.resume_from_checkpoint:
+        p = Path(cfg.resume_from_checkpoint).expanduser().resolve()
+        if not (p / "trainer_state.json").is_file():
+            raise ConfigError(f"resume_from_checkpoint: {cfg.resume_from_checkpoint} is not a checkpoint directory (no trainer_state.json)")
+        resume = str(p)
+    device = resolve_device(cfg.device)
+    if cfg.quantization == "4bit" and device != "cuda":
+        raise ConfigError("quantization: '4bit' (QLoRA) needs a CUDA GPU; use 'none' on CPU")
+    bf16 = resolve_bf16(cfg.bf16, device)
+    fp16 = device == "cuda" and not bf16 and cfg.bf16 == "auto"
+    return {"base_model": base_model, "resume": resume, "device": device, "bf16": bf16, "fp16": fp16, "backend": "trl"}
+
+
+def _make_dpo_trainer_class() -> type:
+    from trl import DPOTrainer
+
+    from .tracking import TokenAccountingMixin
+
+    class TwinflowDPOTrainer(TokenAccountingMixin, DPOTrainer):
+        def count_tokens(self, inputs):  # type: ignore[override]
+            mask = inputs.get("attention_mask")
+            return int(mask.sum().item()) if mask is not None else None
+
+    return TwinflowDPOTrainer
+
+
+def run_dpo(cfg: DpoConfig) -> None:
+    from .train import _load_model_trl, _make_event_callback, merge_adapter
+
+    env = _preflight(cfg)
+    out = Path(cfg.output_dir).expanduser().resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_dir, adapter_dir, tensorboard_dir = out / "checkpoints", out / "adapter", out / "tensorboard"
+
+    dropped = 0
+    if cfg.rejected == "generated":
+        pairs_path = out / "pairs.jsonl"
+        if env["resume"] and pairs_path.is_file():
+            pairs = load_pairs(str(pairs_path), "pairs_file")
+        else:
+            pairs, dropped = generate_rejected(cfg, env["base_model"], env["device"], load_references(cfg.pairs_file, "pairs_file"))
+            # Kept with the run: what the model was trained to prefer is part of its lineage.
+            pairs_path.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs), encoding="utf-8")
+        if not pairs:
+            raise ConfigError("pairs_file: every generated answer equals its reference: no preference pair to learn from")
+        log.info("generated %d preference pairs (%d dropped: the model's answer was the reference)", len(pairs), dropped)
+    else:
+        pairs = load_pairs(cfg.pairs_file, "pairs_file")
+    eval_pairs = load_pairs(cfg.eval_file, "eval_file") if cfg.eval_file else None
+
+    import torch
+    from datasets import Dataset
+    from peft import PeftModel
+    from transformers import set_seed
+    from trl import DPOConfig as TrlDPOConfig
+
+    set_seed(cfg.seed)
+    tokenizer = load_tokenizer(cfg.adapter_dir, cfg.chat_template)
+    model = _load_model_trl(cfg, env)  # type: ignore[arg-type] - the same fields as TrainConfig's
+    model = PeftModel.from_pretrained(model, cfg.adapter_dir, is_trainable=True)
+    model.config.use_cache = False
+    train_ds = Dataset.from_list([_to_conversational(p) for p in pairs])
+    eval_ds = Dataset.from_list([_to_conversational(p) for p in eval_pairs]) if eval_pairs else None
+
+    args = TrlDPOConfig(
+        output_dir=str(ckpt_dir),
+        beta=cfg.beta,
+        loss_type=[cfg.loss_type],
+        max_length=cfg.max_seq_length,
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type=cfg.lr_scheduler,
+        warmup_steps=cfg.warmup_ratio,
+        per_device_train_batch_size=cfg.per_device_batch_size,
+        per_device_eval_batch_size=cfg.per_device_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False},
+        bf16=env["bf16"],
+        fp16=env["fp16"],
+        use_cpu=env["device"] == "cpu",
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        logging_strategy="steps",
+        logging_steps=cfg.logging_steps,
+        save_strategy="steps",
+        save_steps=cfg.save_steps,
+        save_total_limit=cfg.save_total_limit,
+        eval_strategy="steps" if eval_ds is not None else "no",
+        eval_steps=cfg.save_steps,
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        dataloader_pin_memory=env["device"] == "cuda",
+        optim="paged_adamw_8bit" if cfg.quantization == "4bit" else "adamw_torch",
+    )
+    holder: dict[str, Any] = {}
+    events = _make_event_callback(env, len(pairs), lambda: holder["trainer"].run_tokens)
+    trainer = _make_dpo_trainer_class()(
+        model=model,
+        args=args,
+        train_dataset=train_ds,
+        eval_dataset=eval_ds,
+        processing_class=tokenizer,
+        callbacks=[events, make_tensorboard_callback(tensorboard_dir)],
+    )
+    holder["trainer"] = trainer
+    t0 = time.monotonic()
+    result = trainer.train(resume_from_checkpoint=env["resume"])
+    runtime = time.monotonic() - t0
+    history = trainer.state.log_history
+    loss_curve = write_loss_curve(history, out / "loss-curve.svg", f"DPO loss: {Path(env['base_model']).name}")
+
+    adapter_dir.mkdir(parents=True, exist_ok=True)
+    # Only the trained adapter: the frozen "ref" copy is the SFT adapter, already saved by the SFT run.
+    trainer.model.save_pretrained(str(adapter_dir), selected_adapters=["default"])
+    tokenizer.save_pretrained(str(adapter_dir))
+    (adapter_dir / "twinflow_dpo_config.json").write_text(json.dumps(cfg.model_dump(), indent=2), encoding="utf-8")
+    last = next((e for e in reversed(history) if "rewards/accuracies" in e), {})
+    metrics = {
+        "train_loss": float(result.training_loss),
+        "runtime_seconds": round(runtime, 3),
+        "train_tokens": int(trainer.state.num_input_tokens_seen or 0),
+        "global_step": int(result.global_step),
+        "pairs": len(pairs),
+        "pairs_dropped": dropped,
+        "reward_accuracy": last.get("rewards/accuracies"),
+        "reward_margin": last.get("rewards/margins"),
+    }
+    merged_dir = None
+    if cfg.merge:
+        holder.clear()
+        del trainer, model
+        gc.collect()
+        if env["device"] == "cuda":
+            torch.cuda.empty_cache()
+        merged_dir = merge_adapter(env, adapter_dir, out / "merged", tokenizer)
+    emit(
+        "done",
+        adapter_dir=str(adapter_dir),
+        merged_dir=str(merged_dir) if merged_dir else None,
+        tensorboard_dir=str(tensorboard_dir),
+        loss_curve=str(loss_curve),
+        pairs_file=str(out / "pairs.jsonl") if cfg.rejected == "generated" else None,
+        metrics=metrics,
+    )
