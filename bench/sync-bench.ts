@@ -20,6 +20,7 @@ import { createDeps } from '../activities/deps';
 import { TwinflowClient } from '../client';
 import { stackOptionsFromConfig, stackUp } from '../infra/stack';
 import { loadConfig } from '../lib/config';
+import { withAllowedPaths } from '../lib/security/resources';
 import type { SyncInput, SyncResult } from '../lib/schemas/sync';
 import { connectWorker, createWorker } from '../workers/worker';
 
@@ -54,7 +55,8 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'twinflow-bench-sync-docs-'));
 for (let i = 0; i < DOCS; i++) fs.writeFileSync(path.join(dir, `note-${String(i).padStart(5, '0')}.md`), noteText(i));
 
 const lancedb = fs.mkdtempSync(path.join(os.tmpdir(), 'twinflow-bench-sync-lancedb-'));
-const config = loadConfig({ ...process.env, LANCEDB_URI: lancedb });
+// The in-process worker reads the generated corpus, and only that (docs/security.md: TWINFLOW_ALLOW_PATHS).
+const config = withAllowedPaths(loadConfig({ ...process.env, LANCEDB_URI: lancedb }), [dir]);
 Runtime.install({ logger: new DefaultLogger('WARN') });
 await stackUp(stackOptionsFromConfig(config), () => undefined);
 

@@ -272,6 +272,17 @@ function describeIssues(error: z.ZodError, env: NodeJS.ProcessEnv): string {
     .join('; ');
 }
 
+/** TWINFLOW_NOTIFY_PREFIXES as { bucket, prefix } (a plain prefix is in S3_BUCKET). */
+function notifyPrefixes(e: Env): Array<{ bucket: string; prefix: string }> {
+  return e.TWINFLOW_NOTIFY_PREFIXES.split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((p) => {
+      const colon = p.indexOf(':');
+      return colon > 0 ? { bucket: p.slice(0, colon), prefix: p.slice(colon + 1) } : { bucket: e.S3_BUCKET, prefix: p };
+    });
+}
+
 /** Builds the configuration from an environment (process.env by default). Throws ConfigError naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Empty strings count as unset, the way shells and .env files usually mean them.
@@ -335,7 +346,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     resources: {
       // Safe by default: nothing of the worker's disk but its own data folder, nothing of S3 but its own bucket.
       paths: e.TWINFLOW_ALLOW_PATHS !== undefined ? parseAllowPaths(e.TWINFLOW_ALLOW_PATHS, process.cwd()) : [path.join(home, 'data')],
-      buckets: e.TWINFLOW_ALLOW_BUCKETS ?? [{ bucket: e.S3_BUCKET, prefix: '' }],
+      // The inboxes of other buckets this worker's push path is wired to (TWINFLOW_NOTIFY_PREFIXES) are its own too.
+      buckets: e.TWINFLOW_ALLOW_BUCKETS ?? [{ bucket: e.S3_BUCKET, prefix: '' }, ...notifyPrefixes(e).filter((n) => n.bucket !== e.S3_BUCKET)],
     },
     rag: {
       collections: e.RAG_COLLECTIONS.split(',').map((c) => c.trim()),
@@ -369,13 +381,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       secret: e.TWINFLOW_WEBHOOK_SECRET,
       rateLimitPerMinute: e.TWINFLOW_WEBHOOK_RATE_LIMIT,
       url: e.TWINFLOW_WEBHOOK_URL ?? `http://${e.TWINFLOW_WEBHOOK_HOST}:${e.TWINFLOW_WEBHOOK_PORT}/events`,
-      notify: e.TWINFLOW_NOTIFY_PREFIXES.split(',')
-        .map((p) => p.trim())
-        .filter(Boolean)
-        .map((p) => {
-          const colon = p.indexOf(':');
-          return colon > 0 ? { bucket: p.slice(0, colon), prefix: p.slice(colon + 1) } : { bucket: e.S3_BUCKET, prefix: p };
-        }),
+      notify: notifyPrefixes(e),
     },
     schedule: { cron: e.TWINFLOW_SCHEDULE_CRON, timeZone: e.TWINFLOW_SCHEDULE_TIMEZONE },
   };

@@ -116,6 +116,11 @@ describe('configuration', () => {
     expect(c.resources.paths).toEqual(['/srv/twinflow/data']);
     expect(c.resources.buckets).toEqual([{ bucket: 'twinflow', prefix: '' }]);
     expect(c.llm.apiKeys).toEqual([]);
+    // The inbox of another bucket that the push path is wired to is the worker's own too.
+    expect(loadConfig({ ...base, TWINFLOW_NOTIFY_PREFIXES: 'inbox/,shared:team/' }).resources.buckets).toEqual([
+      { bucket: 'twinflow', prefix: '' },
+      { bucket: 'shared', prefix: 'team/' },
+    ]);
   });
 
   it('parses the lists and names the variable of a bad entry', () => {
