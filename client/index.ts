@@ -38,7 +38,18 @@ import {
   type SyncProgress,
   type SyncResult,
 } from '../lib/schemas/sync';
-import { TRAIN_PROGRESS_QUERY, type TrainInput, trainInputSchema, type TrainProgress, type TrainResult } from '../lib/schemas/train';
+import { type EvaluateModelInput, evaluateModelInputSchema, type EvaluateModelProgress, type EvaluateModelResult } from '../lib/schemas/evaluate-model';
+import {
+  REVIEW_UPDATE,
+  type ReviewDecision,
+  reviewDecisionSchema,
+  type ReviewOutcome,
+  TRAIN_PROGRESS_QUERY,
+  type TrainInput,
+  trainInputSchema,
+  type TrainProgress,
+  type TrainResult,
+} from '../lib/schemas/train';
 import { InputValidationError, parseInput } from '../lib/schemas/validate';
 import type * as workflows from '../workflows';
 
@@ -106,6 +117,7 @@ export const PIPELINE_WORKFLOW_TYPES = {
   sync: ['sync'],
   train: ['train'],
   eval: ['evalRetrieval'],
+  evalModel: ['evaluateModel'],
   stackCheck: ['stackCheck'],
   syncOnEvents: ['syncOnEvents'],
 } as const satisfies Record<string, readonly WorkflowName[]>;
@@ -428,6 +440,28 @@ export class TwinflowClient {
   }
 
   /**
+   * Starts an evaluation of existing models (adapters, merged weights, the base model, OpenAI-compatible endpoints)
+   * on a dataset version, without training (`evaluateModel`); validated here first.
+   */
+  async startModelEval(input: EvaluateModelInput, opts: StartOptions = {}): Promise<StartedHandle<(input: EvaluateModelInput) => Promise<EvaluateModelResult>>> {
+    const args = parseInput(evaluateModelInputSchema, input, 'evaluateModel');
+    return this.start('evaluateModel', input, `eval-model-${args.name}-${Date.now()}`, opts, { TwinflowPipeline: 'evalModel' });
+  }
+
+  async modelEvalProgress(workflowId: string): Promise<EvaluateModelProgress> {
+    return this.client.workflow.getHandle(workflowId).query<EvaluateModelProgress>('progress');
+  }
+
+  /**
+   * Approves or rejects a train run that waits in review (the `review` Update). The run's validator refuses a run
+   * that is not waiting (or was decided already) with a message saying so; the decision comes back as recorded.
+   */
+  async reviewTrain(workflowId: string, decision: ReviewDecision): Promise<ReviewOutcome> {
+    const args = parseInput(reviewDecisionSchema, decision, 'review');
+    return this.client.workflow.getHandle(workflowId).executeUpdate<ReviewOutcome, [ReviewDecision]>(REVIEW_UPDATE, { args: [args] });
+  }
+
+  /**
    * Starts a workflow by type with its (already validated) input, on the configured task queue by default.
    *
    * Idempotent per workflow id: a run with the id still running is returned instead of a second one (conflict policy
@@ -633,7 +667,7 @@ export class TwinflowClient {
   /** What a run of a workflow type needs polling: the CPU queue's workflow tasks; train also the GPU queue's activities. */
   workerNeeds(workflowType: string, taskQueue = this.config.temporal.taskQueue, gpuTaskQueue = this.config.temporal.gpuTaskQueue): WorkerNeed[] {
     const needs: WorkerNeed[] = [{ taskQueue, kind: 'workflow', worker: 'cpu' }];
-    if (workflowType === 'train') needs.push({ taskQueue: gpuTaskQueue, kind: 'activity', worker: 'gpu' });
+    if (workflowType === 'train' || workflowType === 'evaluateModel') needs.push({ taskQueue: gpuTaskQueue, kind: 'activity', worker: 'gpu' });
     return needs;
   }
 }

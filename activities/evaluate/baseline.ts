@@ -38,14 +38,23 @@ export async function runBaselinePredictions(
   tests: readonly Example[],
   shots: readonly Example[],
   format: OutputFormat,
-  o: { temperature: number; maxTokens: number; onProgress?: (done: number) => void; signal?: AbortSignal },
+  o: {
+    temperature: number;
+    maxTokens: number;
+    onProgress?: (done: number) => void;
+    signal?: AbortSignal;
+    /** Asks instead of `client.chat` (the S3 answer cache, activities/evaluate/cache.ts), given the example id. */
+    ask?: (exampleId: string, messages: ChatMessage[], opts: { temperature: number; maxTokens: number; signal?: AbortSignal }) => Promise<{ content: string }>;
+  },
 ): Promise<{ predictions: Prediction[]; failed: number }> {
   let done = 0;
   let failed = 0;
   const predictions = await Promise.all(
     tests.map(async (t): Promise<Prediction> => {
       try {
-        const r = await client.chat(baselineMessages(t, shots, format), { temperature: o.temperature, maxTokens: o.maxTokens, signal: o.signal });
+        const messages = baselineMessages(t, shots, format);
+        const opts = { temperature: o.temperature, maxTokens: o.maxTokens, signal: o.signal };
+        const r = o.ask ? await o.ask(t.id, messages, opts) : await client.chat(messages, opts);
         return { id: t.id, output: r.content };
       } catch (err) {
         if (o.signal?.aborted) throw err;

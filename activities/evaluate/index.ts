@@ -6,9 +6,11 @@ import type { Baseline, DatasetRef, Example, ModelEvaluation, OutputFormat, Repo
 import type { Deps } from '../deps';
 import { runPrefixOf } from '../gpu/shared';
 import { pickShots, runBaselinePredictions } from './baseline';
+import { cachedChat } from './cache';
 import { renderChart } from './chart';
 import { reportMarkdown, reportTable } from './report';
-import { type Prediction, scorePredictions } from './score';
+import { renderReviewPage } from './review';
+import { type ExampleResult, type Prediction, scorePredictions } from './score';
 
 export interface EvaluateInput {
   modelName: string;
@@ -29,6 +31,8 @@ export interface BaselineInput {
   seed: number;
   useStemmer: boolean;
   maxExamples?: number;
+  /** Read answers from (and write them to) the S3 answer cache; default true. */
+  cache?: boolean;
 }
 
 export interface ReportInput {
@@ -88,11 +92,14 @@ export function createEvaluateActivities({ config, artifacts }: Deps) {
       if (input.maxExamples) tests = tests.slice(0, input.maxExamples);
       const shots = b.shots > 0 ? pickShots(await artifacts.readAllJsonl<Example>(input.trainUri), b.shots, input.seed) : [];
       ctx.heartbeat({ done: 0, total: tests.length });
+      // Paid once: an answer to the same (endpoint, model, prompt, example) is read back from S3.
+      const cache = input.cache === false ? undefined : cachedChat(client, artifacts);
       const { predictions, failed } = await runBaselinePredictions(client, tests, shots, input.format, {
         temperature: b.temperature,
         maxTokens: b.maxTokens,
         signal: ctx.cancellationSignal,
         onProgress: (done) => ctx.heartbeat({ done, total: tests.length }),
+        ...(cache && { ask: (id, messages, opts) => cache.chat(id, messages, opts) }),
       });
       if (tests.length > 0 && failed === tests.length) {
         const first = predictions[0]?.error ?? 'unknown error';
@@ -108,7 +115,7 @@ export function createEvaluateActivities({ config, artifacts }: Deps) {
         format: input.format,
         useStemmer: input.useStemmer,
         maxExamples: input.maxExamples,
-        usage: { requests: t.requests, promptTokens: t.promptTokens, completionTokens: t.completionTokens, costUsd: t.costUsd },
+        usage: { requests: t.requests, promptTokens: t.promptTokens, completionTokens: t.completionTokens, costUsd: t.costUsd, cachedResponses: cache?.hits ?? 0 },
       });
     },
 
@@ -133,7 +140,12 @@ export function createEvaluateActivities({ config, artifacts }: Deps) {
         table: reportTable(input.evaluations),
         evaluations: input.evaluations,
       });
-      return { markdown: reportTable(input.evaluations), reportUri: report.uri, jsonUri: json.uri, chartUri: chart.uri };
+      // The review page: every example's input, reference and each model's output with its scores.
+      const examples = await artifacts.readAllJsonl<Example>(input.dataset.testUri);
+      const models = await Promise.all(input.evaluations.map(async (e) => ({ evaluation: e, results: await artifacts.readAllJsonl<ExampleResult>(e.resultsUri) })));
+      const html = renderReviewPage({ title: `${input.name}: ${input.dataset.name}@${input.dataset.version} test split`, examples, models, workflowId: wf?.workflowId });
+      const review = await artifacts.putBytes(`${prefix}/review.html`, html, 'text/html; charset=utf-8');
+      return { markdown: reportTable(input.evaluations), reportUri: report.uri, jsonUri: json.uri, chartUri: chart.uri, reviewUri: review.uri };
     },
   };
 }

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ArtifactStore } from '../../lib/artifacts';
 import { sha256 } from '../../lib/hash';
 import type { Example, Generation } from '../../lib/schemas/train';
@@ -18,7 +18,7 @@ export interface GenerateInput {
   /** Report name of the model (names the predictions file). */
   modelName: string;
   baseModel: string;
-  /** s3:// prefix of a PEFT adapter (from fineTune); absent: the base model alone. */
+  /** s3:// prefix of a PEFT adapter (from fineTune) or a folder on this worker; absent: the base model alone. */
   adapterUri?: string;
   testUri: string;
   generation: Generation;
@@ -49,9 +49,15 @@ export async function generatePredictions(
     const inputFile = path.join(work, 'prompts.jsonl');
     fs.writeFileSync(inputFile, examples.map((e) => JSON.stringify({ id: e.id, messages: promptOf(e) })).join('\n') + '\n');
     let adapterDir: string | undefined;
-    if (input.adapterUri) {
+    if (input.adapterUri?.startsWith('s3://')) {
       adapterDir = path.join(work, 'adapter');
       await downloadDir(artifacts, input.adapterUri, adapterDir);
+    } else if (input.adapterUri) {
+      // A folder on the GPU worker (`twinflow eval model --adapter ./out/adapter`).
+      if (!fs.existsSync(path.join(input.adapterUri, 'adapter_config.json'))) {
+        throw ApplicationFailure.nonRetryable(`adapter: no adapter_config.json in ${input.adapterUri} on the GPU worker (give an s3:// prefix or a folder that holds a PEFT adapter)`, 'AdapterNotFound');
+      }
+      adapterDir = input.adapterUri;
     }
     const baseModel = await downloadModelPrefix(artifacts, input.baseModel, settings.modelCacheDir);
     const outputFile = path.join(work, 'predictions.jsonl');

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { commit, createRepo, HubApiError } from '@huggingface/hub';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { sha256 } from '../../lib/hash';
-import type { DatasetRef, ModelEvaluation, Publish, PublishResult, Training } from '../../lib/schemas/train';
+import type { DatasetRef, ModelEvaluation, Publish, PublishResult, ReviewOutcome, Training } from '../../lib/schemas/train';
 import type { Deps } from '../deps';
 import { downloadDir, listFiles } from '../gpu/s3-dirs';
 import { runPrefixOf } from '../gpu/shared';
@@ -28,6 +28,9 @@ export interface PublishInput {
   evaluations: ModelEvaluation[];
   training: Training;
   reportUri?: string;
+  reviewUri?: string;
+  /** The human review's decision (an approval, or the timeout policy): it goes into the card's lineage. */
+  review?: ReviewOutcome;
 }
 
 export function createPublishActivities({ config, artifacts }: Deps) {
@@ -48,7 +51,14 @@ export function createPublishActivities({ config, artifacts }: Deps) {
       fs.rmSync(dir, { recursive: true, force: true });
       try {
         await downloadDir(artifacts, weightsUri, dir);
-        const lineage = { workflowId: wf?.workflowId ?? 'n/a', runId: wf?.runId ?? 'n/a', adapterUri: input.adapterUri, reportUri: input.reportUri };
+        const lineage = {
+          workflowId: wf?.workflowId ?? 'n/a',
+          runId: wf?.runId ?? 'n/a',
+          adapterUri: input.adapterUri,
+          reportUri: input.reportUri,
+          ...(input.reviewUri && { reviewUri: input.reviewUri }),
+          ...(input.review && { review: input.review }),
+        };
         fs.writeFileSync(
           path.join(dir, 'README.md'),
           modelCard({

@@ -4,7 +4,7 @@
  * and the lineage (dataset version, workflow and run ids) that reproduce the model.
  */
 import { stringify } from 'yaml';
-import type { DatasetRef, ModelEvaluation, Training } from '../../lib/schemas/train';
+import type { DatasetRef, ModelEvaluation, ReviewOutcome, Training } from '../../lib/schemas/train';
 import { reportTable } from '../evaluate/report';
 
 export interface ModelCardInput {
@@ -17,7 +17,15 @@ export interface ModelCardInput {
   model: ModelEvaluation;
   evaluations: ModelEvaluation[];
   training: Training;
-  lineage: { workflowId: string; runId: string; adapterUri: string; reportUri?: string };
+  lineage: { workflowId: string; runId: string; adapterUri: string; reportUri?: string; reviewUri?: string; review?: ReviewOutcome };
+}
+
+/** The lineage line of a human review: who decided, why and when (or that the timeout policy decided). */
+export function reviewLine(r: ReviewOutcome): string {
+  const one = (s: string) => s.replace(/\s+/g, ' ').trim();
+  return r.timedOut
+    ? `- review: nobody decided in time; the configured policy ${r.decision === 'approve' ? 'published' : 'rejected'} it at ${r.at} (${one(r.reason)})`
+    : `- review: ${r.decision === 'approve' ? 'approved' : 'rejected'} by ${one(r.by)} at ${r.at}: "${one(r.reason)}"`;
 }
 
 export function modelCardMetadata(c: ModelCardInput): Record<string, unknown> {
@@ -100,6 +108,8 @@ export function modelCard(c: ModelCardInput): string {
     `- run id: \`${c.lineage.runId}\``,
     `- adapter artifact: ${c.lineage.adapterUri}`,
     ...(c.lineage.reportUri ? [`- evaluation report: ${c.lineage.reportUri}`] : []),
+    ...(c.lineage.reviewUri ? [`- review page: ${c.lineage.reviewUri}`] : []),
+    ...(c.lineage.review ? [reviewLine(c.lineage.review)] : []),
     '',
   ].join('\n');
 }

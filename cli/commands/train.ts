@@ -4,24 +4,29 @@
  * (one command on a single GPU machine); otherwise the running workers pick it up.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Info } from '@temporalio/activity';
 import type { Command } from 'commander';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { createDeps } from '../../activities/deps';
 import { createGpuActivities } from '../../activities/gpu';
+import { runPrefixOf } from '../../activities/gpu/shared';
 import { TwinflowClient } from '../../client';
-import { loadConfig } from '../../lib/config';
+import { ArtifactNotFoundError, ArtifactStore } from '../../lib/artifacts';
+import { type Config, loadConfig } from '../../lib/config';
 import { withAllowedPaths } from '../../lib/security/resources';
-import { type TrainInput, trainInputSchema, type TrainProgress, type TrainResult } from '../../lib/schemas/train';
+import { type ReviewOutcome, type TrainInput, trainInputSchema, type TrainProgress, type TrainResult } from '../../lib/schemas/train';
 import { InputValidationError, parseInput } from '../../lib/schemas/validate';
 import { connectWorker, createWorker } from '../../workers/worker';
-import { followRun, type ProgressView } from '../follow';
+import { followRun, printJson, type ProgressView } from '../follow';
+import { serveReview, updateMessage } from '../review-server';
 import { addRunOutputOptions } from './ingest';
 
 interface TrainFlags {
-  config: string;
+  config?: string;
   workflowId?: string;
   wait: boolean;
   withWorkers: boolean;
@@ -73,7 +78,9 @@ export function formatTrainProgress(p: TrainProgress): string {
     if (t.evalLoss !== undefined) parts.push(`eval ${fmtNum(t.evalLoss)}`);
     if (t.attempt > 1) parts.push(`attempt ${t.attempt}${t.resumedFromStep ? ` (resumed at ${t.resumedFromStep})` : ''}`);
   }
+  if (p.variant && p.stage !== 'review' && p.stage !== 'done') parts.push(`variant ${p.variant}`);
   for (const e of p.evaluations) parts.push(`${e.model}: ROUGE-Lsum ${e.rougeLsum === null ? 'n/a' : e.rougeLsum.toFixed(4)}`);
+  if (p.stage === 'review' && p.review && !p.review.outcome) parts.push(`awaiting review until ${p.review.deadline} (then ${p.review.onTimeout}): twinflow train review|approve|reject <workflow-id>`);
   return parts.join(' | ');
 }
 
@@ -95,6 +102,9 @@ export function formatTrainResult(r: TrainResult): string {
     `adapter   ${r.fineTune.adapterUri}${r.fineTune.mergedUri ? `  merged ${r.fineTune.mergedUri}` : ''}  (${r.fineTune.metrics.globalStep} steps, loss ${fmtNum(r.fineTune.metrics.trainLoss)})`,
     `report    ${r.report.reportUri}`,
     `chart     ${r.report.chartUri}`,
+    ...(r.report.reviewUri ? [`review    ${r.report.reviewUri}`] : []),
+    ...(r.variants ?? []).map((v) => `variant   ${v.name}: ${v.fineTune.adapterUri} (${v.fineTune.metrics.globalStep} steps, loss ${fmtNum(v.fineTune.metrics.trainLoss)})`),
+    ...(r.review ? [`decision  ${describeOutcome(r.review)}`] : []),
   ];
   if (r.publish) {
     const p = r.publish;
@@ -106,11 +116,34 @@ export function formatTrainResult(r: TrainResult): string {
   return lines.join('\n');
 }
 
+export function describeOutcome(r: ReviewOutcome): string {
+  if (r.timedOut) return `${r.decision === 'approve' ? 'published' : 'rejected'} by the timeout policy at ${r.at} (${r.reason})`;
+  return `${r.decision === 'approve' ? 'approved' : 'rejected'} by ${r.by} at ${r.at}: ${r.reason}`;
+}
+
+/** Who decides, by default: the local user at this host (the review Update carries it into the model card). */
+export const defaultReviewer = () => `${os.userInfo().username}@${os.hostname()}`;
+
+/** The review page of a run (train or evaluateModel): runs/<workflowId>/<runId>/report/review.html in S3. */
+export async function fetchReviewPage(config: Config, client: TwinflowClient, workflowId: string): Promise<{ html: string; uri: string; runId: string }> {
+  const d = await client.handle(workflowId).describe();
+  const artifacts = ArtifactStore.fromConfig(config);
+  const key = `${runPrefixOf({ workflowExecution: { workflowId, runId: d.runId } } as Info)}/report/review.html`;
+  try {
+    return { html: await artifacts.getText(key), uri: artifacts.uri(key), runId: d.runId };
+  } catch (err) {
+    if (err instanceof ArtifactNotFoundError) {
+      throw new InputValidationError(`run ${workflowId}: no review page yet (${artifacts.uri(key)}); it is written with the report, after the evaluation (status: ${d.status.name})`);
+    }
+    throw err;
+  }
+}
+
 /**
  * Runs `fn` with a CPU worker and a GPU-queue worker in this process. They belong to whoever runs the command, so
  * they may read the records file that person's input names (besides TWINFLOW_ALLOW_PATHS).
  */
-async function withLocalWorkers<T>(fn: () => Promise<T>, input: TrainInput): Promise<T> {
+export async function withLocalWorkers<T>(fn: () => Promise<T>, input: TrainInput): Promise<T> {
   const uri = (input.dataset as { source?: { uri?: unknown } } | undefined)?.source?.uri;
   const records = typeof uri === 'string' && !uri.startsWith('s3://') ? [uri.startsWith('file:') ? fileURLToPath(uri) : uri] : [];
   const config = withAllowedPaths(loadConfig(), records);
@@ -141,11 +174,13 @@ export function registerTrainCommand(program: Command): void {
   const cmd = program
     .command('train')
     .description('dataset → fine-tune (GPU queue) → evaluate vs baselines → publish; prints progress and the report table')
-    .requiredOption('-c, --config <file>', 'JSON file with the workflow input (see docs/training.md)')
+    // Not a required option: `train review|approve|reject` are subcommands without it (checked in the action).
+    .option('-c, --config <file>', 'JSON file with the workflow input (see docs/training.md)')
     .option('--workflow-id <id>', 'workflow id (default: train-<name>-<timestamp>); one still running with it is followed, not started again')
     .option('--no-wait', 'start and print the workflow id without waiting')
     .option('--with-workers', 'also run a CPU and a GPU worker in this process', false);
   addRunOutputOptions(cmd).action(async (flags: TrainFlags) => {
+    if (!flags.config) throw new InputValidationError('train: --config <file> is required (or use train review|approve|reject <workflow-id>)');
     const input = readTrainConfig(flags.config);
     const parsed = parseInput(trainInputSchema, input, 'train'); // fail on a bad file before connecting to anything
     const config = loadConfig();
@@ -172,5 +207,69 @@ export function registerTrainCommand(program: Command): void {
     } finally {
       await client.close();
     }
-  });
+  });  registerReviewCommands(cmd);
+}
+
+interface DecisionFlags {
+  reason: string;
+  by?: string;
+  json?: boolean;
+}
+
+function registerReviewCommands(cmd: Command): void {
+  cmd
+    .command('review <workflow-id>')
+    .description("the run's review page (inputs, references, every model's output and scores side by side): saved locally, or served with approve/reject")
+    .option('-o, --out <file>', 'where to save the page (default .twinflow/reviews/<workflow-id>.html)')
+    .option('--serve', 'serve it on 127.0.0.1 with an approve/reject form that sends the decision to the run', false)
+    .option('--port <n>', 'with --serve: the port (default: any free one)', '0')
+    .option('--by <name>', 'with --serve: who decides (default user@host)')
+    .action(async (workflowId: string, flags: { out?: string; serve: boolean; port: string; by?: string }) => {
+      const config = loadConfig();
+      const client = await TwinflowClient.connect(config);
+      try {
+        const page = await fetchReviewPage(config, client, workflowId);
+        const out = flags.out ?? path.join(config.home, 'reviews', `${workflowId.replace(/[^A-Za-z0-9._=-]/g, '_')}.html`);
+        fs.mkdirSync(path.dirname(out), { recursive: true });
+        fs.writeFileSync(out, page.html);
+        console.log(`review page: ${out} (from ${page.uri})`);
+        if (!flags.serve) return;
+        const port = Number(flags.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputValidationError(`--port: expected a port number, got ${JSON.stringify(flags.port)}`);
+        const server = await serveReview({ html: page.html, workflowId, by: flags.by ?? defaultReviewer(), port, send: (d) => client.reviewTrain(workflowId, d) });
+        console.log(`serving on ${server.url} — decide there, or press Ctrl-C to stop`);
+        const stop = new Promise<void>((r) => process.once('SIGINT', () => r()));
+        const outcome = await Promise.race([server.decided, stop]);
+        if (outcome) console.log(describeOutcome(outcome));
+        await server.close();
+      } finally {
+        await client.close();
+      }
+    });
+
+  for (const decision of ['approve', 'reject'] as const) {
+    cmd
+      .command(`${decision} <workflow-id>`)
+      .description(`${decision} a run that waits in review (the reason and who decided are recorded${decision === 'approve' ? ' in the model card' : ' with the run'})`)
+      .requiredOption('-r, --reason <text>', 'why')
+      .option('--by <name>', 'who decides (default user@host)')
+      .option('--json', 'print the recorded decision as JSON')
+      .action(async (workflowId: string, flags: DecisionFlags) => {
+        const client = await TwinflowClient.connect(loadConfig());
+        try {
+          let outcome: ReviewOutcome;
+          try {
+            outcome = await client.reviewTrain(workflowId, { decision, reason: flags.reason, by: flags.by ?? defaultReviewer() });
+          } catch (err) {
+            if (err instanceof InputValidationError || (err as Error).name === 'WorkflowNotFoundError') throw err;
+            // The run's validator refused it (not waiting, decided already): its message, as a usage error.
+            throw new InputValidationError(`${decision} ${workflowId}: ${updateMessage(err)}`);
+          }
+          if (flags.json) printJson({ workflowId, review: outcome });
+          else console.log(`${workflowId}: ${describeOutcome(outcome)}`);
+        } finally {
+          await client.close();
+        }
+      });
+  }
 }

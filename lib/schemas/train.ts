@@ -301,9 +301,69 @@ export const publishSchema = z
     /** Hub dataset ids for the card's `datasets` metadata (default: the twinflow dataset name). */
     datasets: z.array(z.string().min(1)).optional(),
     commitMessage: z.string().min(1).optional(),
+    /** With `variants`: the variant to publish (default: the first). */
+    variant: slug.optional(),
   })
   .strict();
 export type Publish = z.infer<typeof publishSchema>;
+
+// ------------------------------------------------------------------------------------------------ review & variants
+
+/**
+ * Human review before publishing: the run waits (durably) for an approve/reject decision sent as the `review` Update.
+ * `true` takes the defaults; `onTimeout` is what happens when nobody decides within `timeout`.
+ */
+export const reviewSettingsSchema = z
+  .object({
+    timeout: duration.default('7 days'),
+    onTimeout: z.enum(['reject', 'publish']).default('reject'),
+  })
+  .strict();
+export type ReviewSettings = z.infer<typeof reviewSettingsSchema>;
+
+/** The normalised review settings of a config (undefined: no review). */
+export function reviewSettingsOf(review: boolean | z.input<typeof reviewSettingsSchema> | undefined): ReviewSettings | undefined {
+  if (review === undefined || review === false) return undefined;
+  return reviewSettingsSchema.parse(review === true ? {} : review);
+}
+
+/** The decision a person sends (CLI, client, Web UI): the `review` Update's one argument. */
+export const reviewDecisionSchema = z
+  .object({
+    decision: z.enum(['approve', 'reject']),
+    reason: z.string().trim().min(1, 'say why (the reason goes into the model card)').max(2000),
+    /** Who decided (the CLI sends user@host; the Web UI user types a name). */
+    by: z.string().trim().min(1, 'say who decides').max(200),
+  })
+  .strict();
+export type ReviewDecision = z.infer<typeof reviewDecisionSchema>;
+
+/** What the run records about its review: the decision (or the timeout policy) with who, why and when. */
+export interface ReviewOutcome {
+  decision: 'approve' | 'reject';
+  by: string;
+  reason: string;
+  at: string;
+  /** True when nobody decided in time and the configured policy decided. */
+  timedOut: boolean;
+}
+
+export const REVIEW_UPDATE = 'review';
+
+/** One training variant of a comparison (e.g. 4K vs 8K): its row name and what it changes. */
+export const trainVariantSchema = z
+  .object({
+    name: slug,
+    overrides: z
+      .object({
+        training: z.record(z.string(), z.unknown()).optional(),
+        generation: z.record(z.string(), z.unknown()).optional(),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+export type TrainVariant = z.infer<typeof trainVariantSchema>;
 
 // ------------------------------------------------------------------------------------------------ workflow input
 
@@ -324,6 +384,13 @@ export const trainInputSchema = z
     generation: generationSchema.prefault({}),
     evaluation: evaluationSchema.prefault({}),
     publish: publishSchema.optional(),
+    /** Wait for a person's approve/reject (the `review` Update) before publishing. */
+    review: z.union([z.boolean(), reviewSettingsSchema]).optional(),
+    /**
+     * Train several variants on the same dataset (e.g. 4K vs 8K): each is fine-tuned with `training`/`generation`
+     * merged with its overrides and evaluated; the baselines run once; one report. Rows are named by variant.
+     */
+    variants: z.array(trainVariantSchema).min(1).max(8).optional(),
     gpu: z
       .object({
         /** Default: the workers' TWINFLOW_GPU_TASK_QUEUE. */
@@ -340,7 +407,24 @@ export const trainInputSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.review && !c.publish) ctx.addIssue({ code: 'custom', path: ['review'], message: 'review decides whether to publish: set publish too' });
+    const names = c.variants?.map((v) => v.name) ?? [];
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup) ctx.addIssue({ code: 'custom', path: ['variants'], message: `two variants are named "${dup}"` });
+    if (c.publish?.variant && !names.includes(c.publish.variant)) {
+      ctx.addIssue({ code: 'custom', path: ['publish', 'variant'], message: `no variant is named "${c.publish.variant}" (have: ${names.join(', ') || 'none'})` });
+    }
+    c.variants?.forEach((v, i) => {
+      for (const [key, schema] of [['training', trainingSchema], ['generation', generationSchema]] as const) {
+        const over = v.overrides[key];
+        if (!over) continue;
+        const r = schema.safeParse({ ...(c[key] as object), ...over });
+        if (!r.success) for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', path: ['variants', i, 'overrides', key, ...issue.path.map(String)], message: issue.message });
+      }
+    });
+  });
 export type TrainInput = z.input<typeof trainInputSchema>;
 export type TrainConfig = z.output<typeof trainInputSchema>;
 
@@ -362,7 +446,7 @@ export interface TrainingProgress {
   backend?: string;
 }
 
-export type TrainStage = 'starting' | 'dataset' | 'finetune' | 'dpo' | 'generate' | 'evaluate' | 'report' | 'publish' | 'done' | 'failed';
+export type TrainStage = 'starting' | 'dataset' | 'finetune' | 'dpo' | 'generate' | 'evaluate' | 'report' | 'review' | 'publish' | 'done' | 'failed';
 
 export interface TrainProgress {
   stage: TrainStage;
@@ -370,6 +454,10 @@ export interface TrainProgress {
   training?: TrainingProgress;
   generation?: { done: number; total: number };
   evaluations: Array<{ model: string; rougeLsum: number | null; ratingsRmse: number | null }>;
+  /** With variants: the one being trained or evaluated now. */
+  variant?: string;
+  /** With review: the page to read, until when the run waits, and the decision once made. */
+  review?: { reviewUri: string; deadline: string; onTimeout: ReviewSettings['onTimeout']; outcome?: ReviewOutcome };
 }
 
 /** Small per-model evaluation summary (the per-example results stay in S3). */
@@ -386,7 +474,7 @@ export interface ModelEvaluation {
   perKeyRmse: Record<string, number | null>;
   predictionsUri: string;
   resultsUri: string;
-  usage?: { requests: number; promptTokens: number; completionTokens: number; costUsd: number };
+  usage?: { requests: number; promptTokens: number; completionTokens: number; costUsd: number; cachedResponses?: number };
 }
 
 export interface ReportRef {
@@ -394,6 +482,8 @@ export interface ReportRef {
   reportUri: string;
   jsonUri: string;
   chartUri: string;
+  /** The human review page (static HTML): inputs, references and every model's output side by side. */
+  reviewUri?: string;
 }
 
 export interface FineTuneResult {
@@ -431,6 +521,9 @@ export interface TrainResult {
   evaluations: ModelEvaluation[];
   report: ReportRef;
   publish?: PublishResult;
+  /** With variants: every variant's fine-tune (fineTune is the published, or first, one). */
+  variants?: Array<{ name: string; fineTune: FineTuneResult }>;
+  review?: ReviewOutcome;
 }
 
 /** Signal the fine-tune activity sends to its workflow with training progress. */
