@@ -15,6 +15,7 @@ import { stackCheckInputSchema } from '../lib/schemas/diagnostics';
 import { retrievalEvalInputSchema } from '../lib/schemas/eval';
 import { ingestInputSchema } from '../lib/schemas/ingest';
 import { syncInputSchema, syncOnEventsInputSchema } from '../lib/schemas/sync';
+import { evaluateModelInputSchema } from '../lib/schemas/evaluate-model';
 import { trainInputSchema } from '../lib/schemas/train';
 
 export const DOC_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'workflows.md');
@@ -75,8 +76,8 @@ export const WORKFLOWS: WorkflowDoc[] = [
     type: 'train',
     summary: 'The training pipeline: build (or load) the instruction dataset, fine-tune with LoRA/QLoRA on the GPU queue, generate on the test split while baselines answer, score (ROUGE-Lsum, ratings RMSE), write the report, publish to the Hub if the gate passes.',
     startedBy: '`twinflow train --config file.json` (which also uploads local dataset files), `TwinflowClient.train`',
-    tags: 'TwinflowPipeline=train, TwinflowModel (base model), TwinflowDataset',
-    result: 'dataset ref, fine-tune (adapter URI, loss, tokens, steps), evaluations of the model and each baseline, report URIs, publish decision',
+    tags: 'TwinflowPipeline=train, TwinflowModel (base model), TwinflowDataset; TwinflowStatus=awaiting_review while it waits for a decision (then review_approved, review_rejected or review_timed_out_*)',
+    result: 'dataset ref, fine-tune (adapter URI, loss, tokens, steps; per variant with `variants`), evaluations of the model(s) and each baseline, report URIs (with the review page), the review decision, publish decision. With `review`, send the `review` Update from the run\'s page in the UI: `{"decision": "approve", "reason": "…", "by": "your name"}`',
     schema: trainInputSchema,
     examples: [
       {
@@ -100,6 +101,43 @@ export const WORKFLOWS: WorkflowDoc[] = [
         },
       },
       { title: 'a dataset built earlier, by its manifest', input: { name: 'reviewer-v2', dataset: { manifestUri: 's3://twinflow/datasets/company-reviews/v1/manifest.json' }, model: { baseModel: 'meta-llama/Llama-3.1-8B-Instruct', name: 'llama-3.1-8b-4K' } } },
+      {
+        title: '4K vs 8K in one run (baselines once, one table), published after a person approves',
+        input: {
+          name: 'reviewer-4k-vs-8k',
+          dataset: { manifestUri: 's3://twinflow/datasets/company-reviews/v1/manifest.json' },
+          model: { baseModel: 'meta-llama/Llama-3.1-8B-Instruct', name: 'llama-3.1-8b' },
+          variants: [
+            { name: 'llama-3.1-8b-4K', overrides: { training: { maxSeqLength: 4096 } } },
+            { name: 'llama-3.1-8b-8K', overrides: { training: { maxSeqLength: 8192 } } },
+          ],
+          evaluation: { baselines: [{ model: 'gpt-4o-mini', name: 'gpt4o-mini' }, { model: 'gpt-4o-mini', name: 'gpt4o-mini-fewshot', shots: 3 }] },
+          review: { timeout: '3 days', onTimeout: 'reject' },
+          publish: { repo: 'you/llama-reviewer', variant: 'llama-3.1-8b-8K', gate: { beatBaseline: 'gpt4o-mini-fewshot' } },
+        },
+      },
+    ],
+  },
+  {
+    type: 'evaluateModel',
+    summary: 'Evaluate existing models on a dataset version without training: LoRA adapters (S3 prefix or a folder on the GPU worker), merged weights and the base model generate on the GPU queue; OpenAI-compatible endpoints answer from the CPU queue (answers cached in S3 by endpoint, model, prompt and example, so they are paid once); one report with the table, chart and review page.',
+    startedBy: '`twinflow eval model`, `TwinflowClient.startModelEval`',
+    tags: 'TwinflowPipeline=evalModel, TwinflowModel (the first local model)',
+    result: 'dataset ref, one evaluation per model and endpoint (ROUGE-Lsum, RMSE, MAE, format compliance, cost, cached answers), report URIs (report.md, report.json, chart.svg, review.html)',
+    schema: evaluateModelInputSchema,
+    examples: [
+      {
+        title: "two train runs' adapters against gpt-4o-mini on the same dataset version",
+        input: {
+          name: 'adapters-vs-gpt',
+          dataset: { manifestUri: 's3://twinflow/datasets/company-reviews/v1/manifest.json' },
+          models: [
+            { name: 'run-a', baseModel: 'meta-llama/Llama-3.1-8B-Instruct', adapter: 's3://twinflow/runs/train-a-1/RUN/model/adapter/' },
+            { name: 'base', baseModel: 'meta-llama/Llama-3.1-8B-Instruct' },
+          ],
+          endpoints: [{ model: 'gpt-4o-mini', name: 'gpt4o-mini' }],
+        },
+      },
     ],
   },
   {
