@@ -11,6 +11,7 @@ import type { Config } from '../../lib/config';
 import { hashJson, sha256 } from '../../lib/hash';
 import { chatClientForEndpoint, LlmError } from '../../lib/llm';
 import { mean, percentile } from '../../lib/metrics/regression';
+import { networkPolicyFor } from '../../lib/security/network';
 import { cleanDocumentSchema, type CleanDocument } from '../../lib/schemas/documents';
 import type { DatasetManifest, DatasetRef, DatasetSpec, DatasetStats, Example, TokenLengthStats } from '../../lib/schemas/train';
 import { datasetCard } from './card';
@@ -131,7 +132,8 @@ async function examplesFromSource(o: BuildDatasetOptions) {
   docs.sort((a, b) => (a.docId < b.docId ? -1 : a.docId > b.docId ? 1 : 0));
   const selected = src.maxDocuments ? docs.slice(0, src.maxDocuments) : docs;
   if (selected.length === 0) throw new DatasetInputError(`source.uri: ${src.uri} holds no cleaned documents`);
-  const client = chatClientForEndpoint(o.config.llm, src.teacher);
+  const client = chatClientForEndpoint(o.config.llm, src.teacher, process.env, networkPolicyFor(o.config.network.allow));
+  await client.checkNetwork();
   const gen = await generateFromDocuments(selected, {
     client,
     artifacts: o.artifacts,

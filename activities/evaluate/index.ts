@@ -3,6 +3,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/activity';
 import { chatClientForEndpoint, LlmError } from '../../lib/llm';
 import type { Baseline, DatasetRef, Example, ModelEvaluation, OutputFormat, ReportRef } from '../../lib/schemas/train';
+import { networkPolicyFor } from '../../lib/security/network';
 import type { Deps } from '../deps';
 import { runPrefixOf } from '../gpu/shared';
 import { pickShots, runBaselinePredictions } from './baseline';
@@ -84,7 +85,8 @@ export function createEvaluateActivities({ config, artifacts }: Deps) {
       const b = input.baseline;
       let client;
       try {
-        client = chatClientForEndpoint(config.llm, b);
+        client = chatClientForEndpoint(config.llm, b, process.env, networkPolicyFor(config.network.allow));
+        await client.checkNetwork();
       } catch (err) {
         throw ApplicationFailure.nonRetryable(`evaluation.baselines (${name}): ${(err as Error).message}`, 'BaselineConfig');
       }

@@ -10,6 +10,8 @@
  * - a tally of requests, tokens and cost per model.
  */
 import { z } from 'zod';
+import { policyFetch } from '../security/net-fetch';
+import { findNetworkRefusal, type NetworkPolicy } from '../security/network';
 import { LlmError, LlmHttpError, LlmJsonError } from './errors';
 import { RequestLimiter } from './rate-limit';
 import { type BackoffOptions, isRetryableStatus, retryDelayMs, sleep } from './retry';
@@ -35,6 +37,11 @@ export interface ChatClientOptions {
   prices?: Record<string, ModelPrice>;
   /** Shared tally (e.g. one per activity run across several clients). */
   tally?: UsageTally;
+  /**
+   * Check every connection against this network policy (a base URL that came from workflow input); without it the
+   * base URL is trusted worker configuration (LLM_BASE_URL).
+   */
+  network?: NetworkPolicy;
   fetch?: typeof fetch;
 }
 
@@ -97,11 +104,26 @@ export class ChatClient {
     this.backoff = { initialMs: 500, maxMs: 30_000, maxRetryAfterMs: 120_000, ...options.backoff };
     this.maxRetries = options.maxRetries ?? 5;
     this.timeoutMs = options.timeoutMs ?? 120_000;
-    this.fetchImpl = options.fetch ?? fetch;
+    this.fetchImpl = options.fetch ?? (options.network ? policyFetch(options.network) : fetch);
   }
 
   get url(): string {
     return `${this.baseUrl}/chat/completions`;
+  }
+
+  /**
+   * Fails at once, with a non-retryable LlmError, when the network policy refuses the endpoint's host (a base URL
+   * from workflow input at a loopback, private or metadata address). Every connection is checked again anyway; this
+   * only makes the refusal one clear error before any work. A name that does not resolve is left to the requests.
+   */
+  async checkNetwork(): Promise<void> {
+    if (!this.options.network) return;
+    try {
+      await this.options.network.resolve(new URL(this.baseUrl).hostname);
+    } catch (err) {
+      const refused = findNetworkRefusal(err);
+      if (refused) throw new LlmError(`chat completion endpoint ${this.baseUrl} refused: ${refused.message}`, false, { cause: err });
+    }
   }
 
   private body(messages: ChatMessage[], o: ChatOptions, stream: boolean): Record<string, unknown> {
@@ -150,6 +172,9 @@ export class ChatClient {
         failure = new LlmHttpError(res.status, text, this.url, isRetryableStatus(res.status));
       } catch (err) {
         if (signal?.aborted) throw signal.reason ?? err;
+        // The worker's network policy refuses the endpoint's address: the same next time, so not retried.
+        const refused = findNetworkRefusal(err);
+        if (refused) throw new LlmError(`chat completion request to ${this.url} refused: ${refused.message}`, false, { cause: err });
         const timedOut = timeout.aborted;
         failure = new LlmError(
           timedOut ? `chat completion timed out after ${this.timeoutMs} ms (${this.url})` : `chat completion request to ${this.url} failed: ${(err as Error).message}`,

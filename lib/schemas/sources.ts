@@ -4,6 +4,7 @@
  * need Node (the User-Agent's version) are applied by lib/crawl.
  */
 import { z } from 'zod';
+import { GIT_URL_CREDENTIALS, gitUrlHasCredentials, urlCredentials, WEB_URL_CREDENTIALS } from './url-credentials';
 
 const MB = 1024 * 1024;
 /**
@@ -26,7 +27,8 @@ const httpUrl = z
     } catch {
       return false;
     }
-  }, 'expected an absolute http(s) URL');
+  }, 'expected an absolute http(s) URL')
+  .refine((v) => urlCredentials(v) === undefined, WEB_URL_CREDENTIALS);
 
 /**
  * A URL pattern: a glob matched against the whole URL (`*` stays within a path segment, `**` crosses segments,
@@ -119,7 +121,10 @@ export const gitSourceSchema = z
     type: z.literal('git'),
     id: sourceIdSchema,
     /** https://, ssh://, scp-like git@host:owner/repo, or file:// */
-    url: z.string().refine(isGitUrl, 'expected a git URL: https://..., ssh://..., git@host:owner/repo or file:///...'),
+    url: z
+      .string()
+      .refine(isGitUrl, 'expected a git URL: https://..., ssh://..., git@host:owner/repo or file:///...')
+      .refine((v) => !gitUrlHasCredentials(v), GIT_URL_CREDENTIALS),
     /** Branch or tag; the remote's default branch when absent. */
     ref: z
       .string()

@@ -140,7 +140,7 @@ export class HttpFetcher {
       chain.push(current.href);
       if (checkRobots) {
         const denied = await this.robotsDenial(current, opts.signal);
-        if (denied) return { ok: false, url: current.href, ...denied };
+        if (denied) return { ok: false, url: current.href, reason: denied.reason, detail: `${redirectedVia(denied.reason, chain)}${denied.detail}` };
       }
       const hop = await this.withRetries(current, opts);
       switch (hop.t) {
@@ -180,11 +180,8 @@ export class HttpFetcher {
           const retried = isRetryableStatus(hop.status) ? ` after ${this.settings.retry.attempts} attempts` : '';
           return { ok: false, url: current.href, reason, status: hop.status, detail: `HTTP ${hop.status}${retried}` };
         }
-        case 'error': {
-          // A refusal after redirects says where the redirects led: each hop is checked, the last one was refused.
-          const via = hop.reason === 'network_refused' && chain.length > 1 ? `redirected ${chain.join(' -> ')}; ` : '';
-          return { ok: false, url: current.href, reason: hop.reason, detail: `${via}${hop.detail}` };
-        }
+        case 'error':
+          return { ok: false, url: current.href, reason: hop.reason, detail: `${redirectedVia(hop.reason, chain)}${hop.detail}` };
       }
     }
   }
@@ -314,6 +311,11 @@ export class HttpFetcher {
     }
     return { all: 'unavailable', why: `${robotsUrl} could not be read (${res.detail}); RFC 9309 says to assume crawling is disallowed for now` };
   }
+}
+
+/** A refusal after redirects says where they led: every hop is checked, and the last one was refused. */
+function redirectedVia(reason: CrawlReason, chain: string[]): string {
+  return reason === 'network_refused' && chain.length > 1 ? `redirected ${chain.join(' -> ')}; ` : '';
 }
 
 /** The body, or undefined as soon as it grows past maxBytes (the rest is never read). */

@@ -13,7 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSource } from '../../../lib/crawl';
+import { createSource, GitSource } from '../../../lib/crawl';
+import { gitSourceSchema } from '../../../lib/schemas/sources';
 import { crawlAll } from './helpers';
 
 let work: string;
@@ -106,12 +107,23 @@ describe('git source: remotes that cannot be cloned', () => {
     }
   });
 
-  it('takes the password out of a URL with credentials, in the detail and the location', async () => {
+  it('refuses a URL with credentials in the source config (input is kept in the workflow history), naming the worker-side alternative', () => {
+    expect(() => gitSource('http://jo:hunter2-secret@127.0.0.1:1/repo.git')).toThrow(/a URL with credentials .*is refused in workflow input.*git credential helper/);
+  });
+
+  it('takes the password out of a URL with credentials that reaches the source directly, in the detail and the location', async () => {
     const port = await closedPort();
-    const { detail, location } = await cloneFailure(`http://jo:hunter2-secret@127.0.0.1:${port}/repo.git`, {}, { cloneRetryDelaysMs: [] });
-    expect(detail).not.toContain('hunter2-secret');
-    expect(location).not.toContain('hunter2-secret');
-    expect(detail).toContain(`http://***@127.0.0.1:${port}/repo.git`);
+    // Not through the schema (which refuses it): a GitSource built by code with a config of its own.
+    const source = new GitSource(
+      { ...gitSourceSchema.parse({ type: 'git', id: 'repo', url: `http://127.0.0.1:${port}/repo.git` }), url: `http://jo:hunter2-secret@127.0.0.1:${port}/repo.git` },
+      { tmpDir: work, cloneRetryDelaysMs: [] },
+    );
+    const { outcomes } = await crawlAll(source);
+    const o = outcomes[0]!;
+    if (o.kind === 'document') throw new Error('expected a clone_failed report');
+    expect(o.detail).not.toContain('hunter2-secret');
+    expect(o.location).not.toContain('hunter2-secret');
+    expect(o.detail).toContain(`http://***@127.0.0.1:${port}/repo.git`);
   });
 
   it('reports an empty repository (no commit) as clone_failed instead of failing the crawl', async () => {
