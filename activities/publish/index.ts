@@ -15,6 +15,7 @@ import type { Deps } from '../deps';
 import { downloadDir, listFiles } from '../gpu/s3-dirs';
 import { runPrefixOf } from '../gpu/shared';
 import { checkGate } from './gate';
+import { checkModelCard } from './card-check';
 import { modelCard } from './model-card';
 
 export interface PublishInput {
@@ -80,11 +81,13 @@ export function createPublishActivities({ config, artifacts }: Deps) {
         );
         const files = listFiles(dir).filter((f) => f !== '_COMPLETE.json');
         ctx.heartbeat({ files: files.length });
+        // The card's metadata as the Hub reads it (huggingface_hub), before anything is written or uploaded.
+        const cardCheck = await checkModelCard(config, path.join(dir, 'README.md'));
 
         if (p.dryRun) {
           const prefix = `${runPrefix}/publish-dry-run/${p.repo}`;
           for (const f of files) await artifacts.putBytes(`${prefix}/${f}`, fs.readFileSync(path.join(dir, f)));
-          return { published: false, dryRun: true, gatePassed: true, reasons: gate.reasons, repo: p.repo, files, dryRunUri: artifacts.uri(`${prefix}/`) };
+          return { published: false, dryRun: true, gatePassed: true, reasons: gate.reasons, repo: p.repo, files, dryRunUri: artifacts.uri(`${prefix}/`), cardCheck };
         }
 
         const credentials = { accessToken: config.hf.token!, hubUrl: config.hf.hubUrl };

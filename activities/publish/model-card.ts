@@ -28,18 +28,30 @@ export function reviewLine(r: ReviewOutcome): string {
     : `- review: ${r.decision === 'approve' ? 'approved' : 'rejected'} by ${one(r.by)} at ${r.at}: "${one(r.reason)}"`;
 }
 
+/**
+ * The base model as a Hub repo id, or undefined when it is not one (a local folder, an s3:// prefix): the Hub rejects
+ * such a `base_model`, so the card omits it and says in its text which base the weights need.
+ */
+export function hubModelId(ref: string): string | undefined {
+  if (/^(\/|\.|~|[a-z][a-z0-9+.-]*:\/\/)/i.test(ref)) return undefined;
+  // huggingface_hub's validate_repo_id: [namespace/]name, letters, digits, "-", "_", "."; no "--" or "..", 96 chars max.
+  if (!/^(?:[A-Za-z0-9][\w.-]*\/)?[A-Za-z0-9][\w.-]*$/.test(ref) || ref.length > 96 || /--|\.\./.test(ref) || /[.-]$/.test(ref)) return undefined;
+  return ref;
+}
+
 export function modelCardMetadata(c: ModelCardInput): Record<string, unknown> {
+  const hubBase = hubModelId(c.baseModel);
   const metrics: Array<Record<string, unknown>> = [];
   if (c.model.rougeLsum !== null) metrics.push({ name: 'ROUGE-Lsum', type: 'rouge', value: Number(c.model.rougeLsum.toFixed(4)) });
   if (c.model.ratingsRmse !== null) metrics.push({ name: 'Ratings RMSE', type: 'rmse', value: Number(c.model.ratingsRmse.toFixed(4)) });
   if (c.model.ratingsMae !== null) metrics.push({ name: 'Ratings MAE', type: 'mae', value: Number(c.model.ratingsMae.toFixed(4)) });
   metrics.push({ name: 'Format compliance', type: 'accuracy', value: Number(c.model.formatCompliance.toFixed(4)) });
   return {
-    base_model: c.baseModel,
+    ...(hubBase && { base_model: hubBase }),
     library_name: c.weights === 'adapter' ? 'peft' : 'transformers',
     ...(c.license && { license: c.license }),
     pipeline_tag: 'text-generation',
-    tags: ['twinflow', 'sft', 'trl', ...(c.weights === 'adapter' ? ['lora', `base_model:adapter:${c.baseModel}`] : ['merged'])],
+    tags: ['twinflow', 'sft', 'trl', ...(c.weights === 'adapter' ? ['lora', ...(hubBase ? [`base_model:adapter:${hubBase}`] : [])] : ['merged'])],
     datasets: c.datasets,
     'model-index': [
       {
@@ -78,6 +90,7 @@ export function modelCard(c: ModelCardInput): string {
     `# ${c.repo.split('/')[1]}`,
     '',
     `A ${c.weights === 'adapter' ? 'LoRA adapter for' : 'fine-tune (LoRA merged into the weights) of'} \`${c.baseModel}\`, trained with twinflow (TRL SFT + PEFT) on dataset \`${c.dataset.name}\` version \`${c.dataset.version}\` (${c.dataset.counts.train} train / ${c.dataset.counts.validation} validation / ${c.dataset.counts.test} test examples).`,
+    ...(hubModelId(c.baseModel) ? [] : ['', `The base model is not on the Hub (\`${c.baseModel}\` is a local folder or object-store prefix), so this card names no \`base_model\`: load that base model yourself before applying these weights.`]),
     '',
     '## Evaluation',
     '',
