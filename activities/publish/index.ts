@@ -15,6 +15,7 @@ import type { Deps } from '../deps';
 import { downloadDir, listFiles } from '../gpu/s3-dirs';
 import { runPrefixOf } from '../gpu/shared';
 import { checkGate } from './gate';
+import { checkVisibility, headOf, publishMarker } from './hub-checks';
 import { checkModelCard } from './card-check';
 import { modelCard } from './model-card';
 
@@ -96,14 +97,22 @@ export function createPublishActivities({ config, artifacts }: Deps) {
           const created = await createRepo({ ...credentials, repo: { type: 'model', name: p.repo }, private: p.private, license: p.license });
           repoUrl = created.repoUrl ?? repoUrl;
         } catch (err) {
-          // 409: the repository exists (a re-run, or a retry after a lost response): commit to it.
+          // 409: the repository exists (a re-run, or a retry after a lost response): commit to it, if its visibility
+          // allows (createRepo's `private` did not apply to it).
           if (!(err instanceof HubApiError && err.statusCode === 409)) throw err;
+          await checkVisibility(credentials, p.repo, p.private);
         }
+        // A retry whose earlier attempt committed (and lost the answer) finds its marker and does not commit again.
+        const marker = publishMarker(wf?.workflowId ?? 'n/a', wf?.runId ?? 'n/a');
+        const { head, committed } = await headOf(credentials, p.repo, marker);
+        if (committed) return { published: true, dryRun: false, gatePassed: true, reasons: gate.reasons, repo: p.repo, repoUrl, commitOid: committed, files };
         const out = await commit({
           ...credentials,
           repo: { type: 'model', name: p.repo },
           title: p.commitMessage ?? `twinflow: ${input.model.model} (dataset ${input.dataset.name}@${input.dataset.version})`,
-          description: gate.reasons.join('\n'),
+          description: [...gate.reasons, '', marker].join('\n'),
+          // Built on the head seen above: a commit that landed in between makes this one fail (412) and retry.
+          ...(head ? { parentCommit: head } : {}),
           operations: files.map((f) => ({ operation: 'addOrUpdate' as const, path: f, content: pathToFileURL(path.join(dir, f)) })),
           // Plain Git LFS upload (preupload → LFS batch "basic" → PUT → commit), the path the tests exercise.
           useXet: false,
@@ -111,7 +120,8 @@ export function createPublishActivities({ config, artifacts }: Deps) {
         });
         return { published: true, dryRun: false, gatePassed: true, reasons: gate.reasons, repo: p.repo, repoUrl, commitOid: out?.commit.oid, files };
       } catch (err) {
-        if (err instanceof HubApiError && err.statusCode >= 400 && err.statusCode < 500 && err.statusCode !== 408 && err.statusCode !== 429) {
+        // 412: another commit landed on the head this one was built on; a retry builds on the new head.
+        if (err instanceof HubApiError && err.statusCode >= 400 && err.statusCode < 500 && err.statusCode !== 408 && err.statusCode !== 412 && err.statusCode !== 429) {
           throw ApplicationFailure.nonRetryable(`publish to ${p.repo} failed: ${err.message}`, 'HubApiError');
         }
         throw err;

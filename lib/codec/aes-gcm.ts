@@ -15,7 +15,8 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+// A CommonJS package: Node's ESM loader sees only its default export.
+import proto from '@temporalio/proto';
 import type { CodecKey } from './keys';
 
 export const ENCODING = 'binary/encrypted';
@@ -27,7 +28,7 @@ const TAG_BYTES = 16;
 
 const te = new TextEncoder();
 const td = new TextDecoder();
-const ProtoPayload = temporal.api.common.v1.Payload;
+const ProtoPayload = proto.temporal.api.common.v1.Payload;
 
 /** A payload that cannot be decrypted: unknown key id, tampered or truncated bytes. The message says which. */
 export class PayloadDecryptionError extends Error {

@@ -184,7 +184,8 @@ describe('publish on MinIO', () => {
     const config = testConfig({ HF_HUB_URL: hub.url, HF_TOKEN });
     const { publishModel } = createPublishActivities(createDeps(config));
     const first = await new MockActivityEnvironment().run(publishModel, input({ repo: 'acme/again', private: false, gate: { minRougeLsum: 0.4 } }));
-    const second = await new MockActivityEnvironment().run(publishModel, input({ repo: 'acme/again', private: false, gate: { minRougeLsum: 0.4 } }));
+    // Another workflow run (a re-run): a retry of the same run would find its own commit and not commit again.
+    const second = await new MockActivityEnvironment({ workflowExecution: { workflowId: 'test', runId: 'second-run' } }).run(publishModel, input({ repo: 'acme/again', private: false, gate: { minRougeLsum: 0.4 } }));
     expect(first).toMatchObject({ published: true, repoUrl: `${hub.url}/acme/again` });
     expect(second).toMatchObject({ published: true });
     const repo = hub.repos.get('acme/again')!;
