@@ -3,18 +3,14 @@
  * OpenAI-compatible endpoint (the wire-format fake) on one dataset version, without training; one report with the
  * review page. A second comparison on the same dataset answers the endpoint from the S3 cache: zero requests.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeps } from '../../../activities/deps';
 import { modelEvalInput } from '../../../cli/commands/eval';
 import { TwinflowClient } from '../../../client';
 import type { EvaluateModelInput, EvaluateModelResult } from '../../../lib/schemas/evaluate-model';
-import { PROJECT_ROOT } from '../../../lib/config';
 import { testConfig } from '../../harness/stack';
 import { type OpenAIChatServer, startOpenAIChatServer } from '../../helpers/openai-chat-server';
-import { historyToJson } from '../../replay/history-json';
-import { baselineResponder, withTrainWorkers, writeSmallDataset } from './review-fixtures';
+import { baselineResponder, recordReplayHistory, withTrainWorkers, writeSmallDataset } from './review-fixtures';
 import { tinyModelDir } from './tiny-model';
 
 let tiny: string;
@@ -47,14 +43,7 @@ describe('twinflow eval model: existing models on a dataset version, without tra
       };
       const handle = await twinflow.startModelEval(input, { taskQueue, workflowId: `eval-model-${taskQueue}` });
       const first = (await handle.result()) as EvaluateModelResult;
-      if (process.env.TWINFLOW_RECORD_REPLAY) {
-        // Re-records the replay history of this workflow type (tests/replay): TWINFLOW_RECORD_REPLAY=1.
-        const dir = path.join(PROJECT_ROOT, 'tests', 'replay', 'histories');
-        fs.writeFileSync(path.join(dir, 'evaluateModel--base-and-endpoint.json'), historyToJson(await handle.fetchHistory()));
-        const ids = JSON.parse(fs.readFileSync(path.join(dir, 'workflow-ids.json'), 'utf8')) as Record<string, string>;
-        ids['evaluateModel--base-and-endpoint.json'] = handle.workflowId;
-        fs.writeFileSync(path.join(dir, 'workflow-ids.json'), `${JSON.stringify(ids, Object.keys(ids).sort(), 2)}\n`);
-      }
+      await recordReplayHistory(handle, 'evaluateModel--base-and-endpoint.json');
 
       // Both rows, on the same 3 test examples; the endpoint answered each once.
       const rows = Object.fromEntries(first.evaluations.map((e) => [e.model, e]));

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivities } from '../../../activities';
 import { createDeps } from '../../../activities/deps';
@@ -20,6 +20,7 @@ import type { testConfig } from '../../harness/stack';
 import { withWorker } from '../../harness/worker';
 import type { ScriptedReply } from '../../helpers/openai-chat-server';
 import type { ReceivedChatRequest } from '../../helpers/openai-chat-server';
+import { historyToJson } from '../../replay/history-json';
 
 export const companies = fs
   .readFileSync(path.join(PROJECT_ROOT, 'examples/reviews/companies.jsonl'), 'utf8')
@@ -138,4 +139,18 @@ export async function withTrainWorkers<T>(config: ReturnType<typeof testConfig>,
       await connection.close();
     }
   });
+}
+
+/**
+ * With TWINFLOW_RECORD_REPLAY=1, writes the run's history to tests/replay/histories/<file> (and its workflow id to
+ * workflow-ids.json) for the replay test: how the histories of evaluateModel and of train with variants and review
+ * were recorded.
+ */
+export async function recordReplayHistory(handle: WorkflowHandle, file: string): Promise<void> {
+  if (!process.env.TWINFLOW_RECORD_REPLAY) return;
+  const dir = path.join(PROJECT_ROOT, 'tests', 'replay', 'histories');
+  fs.writeFileSync(path.join(dir, file), historyToJson(await handle.fetchHistory()));
+  const ids = JSON.parse(fs.readFileSync(path.join(dir, 'workflow-ids.json'), 'utf8')) as Record<string, string>;
+  ids[file] = handle.workflowId;
+  fs.writeFileSync(path.join(dir, 'workflow-ids.json'), `${JSON.stringify(ids, Object.keys(ids).sort(), 2)}\n`);
 }

@@ -14,7 +14,7 @@ import type { TrainProgress, TrainResult } from '../../../lib/schemas/train';
 import { testConfig } from '../../harness/stack';
 import { type OpenAIChatServer, startOpenAIChatServer } from '../../helpers/openai-chat-server';
 import { launchChromium, withPage } from '../../helpers/web-ui';
-import { baselineResponder, tinyTrainInput, withTrainWorkers } from './review-fixtures';
+import { baselineResponder, recordReplayHistory, tinyTrainInput, withTrainWorkers } from './review-fixtures';
 import { tinyModelDir } from './tiny-model';
 
 let tiny: string;
@@ -106,6 +106,7 @@ describe('human review before publishing', () => {
       }
 
       const result = (await handle.result()) as TrainResult;
+      await recordReplayHistory(handle, 'train--variants-review-approved.json');
       // One table: both variants and both baselines; the baselines asked once for 3 examples each.
       expect(result.evaluations.map((e) => e.model)).toEqual(expect.arrayContaining(['gpt4o-mini', 'gpt4o-mini-fewshot', 'tiny-4K', 'tiny-8K']));
       for (const row of ['gpt4o-mini', 'gpt4o-mini-fewshot', 'tiny-4K', 'tiny-8K']) expect(result.report.markdown).toContain(`| ${row} |`);
