@@ -66,7 +66,7 @@ export async function serveReview(o: {
           reply(200, page('Decided', `<h1 id="outcome">${r.decision === 'approve' ? 'Approved' : 'Rejected'}</h1><p>by ${esc(r.by)} at ${esc(r.at)}: ${esc(r.reason)}</p><p>Run <code>${esc(o.workflowId)}</code> ${r.decision === 'approve' ? 'publishes now' : 'publishes nothing'}.</p>`));
           resolveDecided(r);
         },
-        (err: unknown) => reply(409, page('Refused', `<h1 id="outcome">Not accepted</h1><p>${esc(updateMessage(err))}</p>`)),
+        (err: unknown) => reply(409, page('Refused', `<h1 id="outcome">Not accepted</h1><p>${esc((err as Error).message)}</p>`)),
       );
     });
   });
@@ -80,15 +80,4 @@ export async function serveReview(o: {
     decided,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
-}
-
-/** The run's own words for a refused Update (its validator's message), not the SDK's wrapper. */
-export function updateMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  let msg = e?.message ?? String(err);
-  for (let depth = 0; e?.cause && depth < 4; depth++) {
-    e = e.cause as typeof e;
-    if (e?.message) msg = e.message;
-  }
-  return msg;
 }

@@ -16,6 +16,7 @@ import {
   WorkflowFailedError,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
+  WorkflowUpdateFailedError,
   type WorkflowExecutionInfo,
   type WorkflowExecutionStatusName,
   type WorkflowHandle,
@@ -54,6 +55,11 @@ import { InputValidationError, parseInput } from '../lib/schemas/validate';
 import type * as workflows from '../workflows';
 
 export type WorkflowName = keyof typeof workflows;
+
+/** A train run refused a review decision (not waiting for one, decided already, malformed): the run's own words. */
+export class ReviewRefusedError extends Error {
+  override name = 'ReviewRefusedError';
+}
 
 /** Temporal's frontend cannot be reached (down, wrong TEMPORAL_ADDRESS, TLS or key mismatch). */
 export class TemporalUnreachableError extends Error {
@@ -458,7 +464,13 @@ export class TwinflowClient {
    */
   async reviewTrain(workflowId: string, decision: ReviewDecision): Promise<ReviewOutcome> {
     const args = parseInput(reviewDecisionSchema, decision, 'review');
-    return this.client.workflow.getHandle(workflowId).executeUpdate<ReviewOutcome, [ReviewDecision]>(REVIEW_UPDATE, { args: [args] });
+    try {
+      return await this.client.workflow.getHandle(workflowId).executeUpdate<ReviewOutcome, [ReviewDecision]>(REVIEW_UPDATE, { args: [args] });
+    } catch (err) {
+      // The validator's message is in the failure's cause; the SDK's own message is only "Workflow Update failed".
+      if (err instanceof WorkflowUpdateFailedError) throw new ReviewRefusedError(`run ${workflowId} refused the decision: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+      throw err;
+    }
   }
 
   /**

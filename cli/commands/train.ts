@@ -14,7 +14,7 @@ import { createActivities } from '../../activities';
 import { createDeps } from '../../activities/deps';
 import { createGpuActivities } from '../../activities/gpu';
 import { runPrefixOf } from '../../activities/gpu/shared';
-import { TwinflowClient } from '../../client';
+import { ReviewRefusedError, TwinflowClient } from '../../client';
 import { ArtifactNotFoundError, ArtifactStore } from '../../lib/artifacts';
 import { type Config, loadConfig } from '../../lib/config';
 import { withAllowedPaths } from '../../lib/security/resources';
@@ -22,7 +22,7 @@ import { type ReviewOutcome, type TrainInput, trainInputSchema, type TrainProgre
 import { InputValidationError, parseInput } from '../../lib/schemas/validate';
 import { connectWorker, createWorker } from '../../workers/worker';
 import { followRun, printJson, type ProgressView } from '../follow';
-import { serveReview, updateMessage } from '../review-server';
+import { serveReview } from '../review-server';
 import { addRunOutputOptions } from './ingest';
 
 interface TrainFlags {
@@ -261,9 +261,9 @@ function registerReviewCommands(cmd: Command): void {
           try {
             outcome = await client.reviewTrain(workflowId, { decision, reason: flags.reason, by: flags.by ?? defaultReviewer() });
           } catch (err) {
-            if (err instanceof InputValidationError || (err as Error).name === 'WorkflowNotFoundError') throw err;
             // The run's validator refused it (not waiting, decided already): its message, as a usage error.
-            throw new InputValidationError(`${decision} ${workflowId}: ${updateMessage(err)}`);
+            if (err instanceof ReviewRefusedError) throw new InputValidationError(err.message);
+            throw err;
           }
           if (flags.json) printJson({ workflowId, review: outcome });
           else console.log(`${workflowId}: ${describeOutcome(outcome)}`);
