@@ -22,6 +22,7 @@ import { createDeps } from '../activities/deps';
 import { TwinflowClient } from '../client';
 import { stackOptionsFromConfig, stackUp } from '../infra/stack';
 import { loadConfig } from '../lib/config';
+import { withAllowedNetworks } from '../lib/security/network';
 import { createEmbedder } from '../lib/embedding';
 import type { CleanDocument } from '../lib/schemas/documents';
 import { loadTokenizer } from '../lib/text';
@@ -39,7 +40,9 @@ const { values } = parseArgs({
 });
 
 const lancedb = fs.mkdtempSync(path.join(os.tmpdir(), 'twinflow-bench-lancedb-'));
-const config = loadConfig({ ...process.env, LANCEDB_URI: lancedb });
+// The fixture site is served on 127.0.0.1, which workers refuse for workflow input unless allowed: this bench's own
+// in-process worker allows loopback.
+const config = withAllowedNetworks(loadConfig({ ...process.env, LANCEDB_URI: lancedb }), ['loopback']);
 Runtime.install({ logger: new DefaultLogger('WARN') });
 await stackUp(stackOptionsFromConfig(config), () => undefined);
 

@@ -30,6 +30,7 @@ import { TwinflowClient } from '../client';
 import { stackOptionsFromConfig, stackUp } from '../infra/stack';
 import { type Config, loadConfig, PROJECT_ROOT } from '../lib/config';
 import type { SourceConfigInput } from '../lib/schemas/sources';
+import { withAllowedNetworks } from '../lib/security/network';
 import { withAllowedPaths } from '../lib/security/resources';
 import { statePointerKey, type SyncInput, type SyncResult } from '../lib/schemas/sync';
 import type { TrainInput, TrainResult } from '../lib/schemas/train';
@@ -270,7 +271,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
   const workDir = opts.workDir ?? path.join((opts.config ?? loadConfig()).home, 'demo');
   // The demo's in-process workers read exactly what the demo ingests and trains on, so they allow exactly that
   // (TWINFLOW_ALLOW_PATHS adds to it; nothing else of this machine is readable from workflow input).
-  const config = withAllowedPaths(opts.config ?? loadConfig(), [
+  let config = withAllowedPaths(opts.config ?? loadConfig(), [
     opts.docsDir ?? path.join(PROJECT_ROOT, 'docs'),
     workDir,
     repoPathOf(opts.repoUrl ?? `file://${PROJECT_ROOT}`),
@@ -288,6 +289,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
 
   // The site first: a port in use fails at once, before anything starts.
   const site = await startDemoSite({ port: opts.sitePort });
+  // Workers refuse loopback addresses for workflow input by default; the demo's own workers allow the one address
+  // of the site it serves itself (lib/security/network.ts).
+  const siteAddress = new URL(site.baseUrl).hostname;
+  config = withAllowedNetworks(config, [siteAddress]);
   try {
     if (opts.stack ?? true) {
       const t = Date.now();
@@ -296,6 +301,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
       timings.stack = secs(Date.now() - t);
     }
     log(`==> demo website: ${site.baseUrl} (${site.pages.length} pages, sitemap, robots.txt; a fixed port, ${DEMO_SITE_PORT_VARIABLE} to change it)`);
+    sub(`the demo's workers allow this loopback address by their own configuration (TWINFLOW_ALLOW_NETWORKS=${siteAddress}); workers refuse loopback and private addresses in workflow input unless allowed`);
 
     try {
       Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } }, shutdownSignals: ['SIGINT', 'SIGTERM'] });

@@ -257,3 +257,9 @@ export function networkPolicyFor(allow: readonly string[]): NetworkPolicy {
   }
   return policy;
 }
+
+/** A configuration whose allow-list also holds `entries` (for a process that allows what it serves itself: the demo). */
+export function withAllowedNetworks<T extends { network: { allow: readonly string[] } }>(config: T, entries: readonly string[]): T {
+  const extra = parseAllowList(entries.join(',')).map((e) => e.text);
+  return { ...config, network: { ...config.network, allow: [...new Set([...config.network.allow, ...extra])] } };
+}
