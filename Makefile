@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV := source scripts/env.sh &&
 
-.PHONY: setup deps stack-install models bench-deps browser demo test test-unit test-integration typecheck lint down status python
+.PHONY: setup deps stack-install models bench-deps browser demo test test-unit test-integration typecheck lint down status python gpu-embed
 
 setup: deps stack-install models
 
@@ -21,6 +21,10 @@ models: deps python
 # What the benchmarks' baselines need in the Python venv (sentence-transformers for bench/embed-bench.ts).
 bench-deps: python
 	@.twinflow/venv/bin/python -m pip install --quiet --disable-pip-version-check -e "trainer[bench]"
+
+# ONNX Runtime's CUDA provider for the local embedder, on a machine with an NVIDIA GPU (lib/embedding/device.ts).
+gpu-embed: deps
+	@scripts/install-ort-cuda.sh
 
 python:
 	@scripts/setup-python.sh

@@ -58,6 +58,7 @@ fs.writeFileSync(textsFile, texts.map((text) => JSON.stringify({ text })).join('
 // 2. twinflow's embedder, as the worker runs it.
 const embedder = await createEmbedder(config);
 const window = embedder instanceof LocalEmbedder ? embedder.maxTokens : 512;
+const device = embedder instanceof LocalEmbedder ? embedder.device : 'cpu';
 const tokens = texts.reduce((n, t) => n + Math.min(tokenizer.count(t) + 2, window), 0);
 await embedder.embed(texts.slice(0, 32)); // load and warm up, not timed
 
@@ -75,17 +76,22 @@ async function twinflowRound(): Promise<{ seconds: number; vectors: number[][]; 
 if (!fs.existsSync(venvPython)) throw new Error(`the baseline needs the trainer's venv (${venvPython}): make python bench-deps`);
 const stFolder = extractReferenceModel(venvPython, path.join(work, 'st-model'));
 
-function baselineRound(): { seconds: number; vectors: Float32Array; torch: string; maxSeqLength: number } {
+function baselineRound(): { seconds: number; vectors: Float32Array; torch: string; maxSeqLength: number; gpu: string | null } {
   const out = path.join(work, 'baseline.f32');
   const line = execFileSync(
     venvPython,
-    [path.join(PROJECT_ROOT, 'bench', 'embed_baseline.py'), '--model', stFolder, '--texts', textsFile, '--out', out, '--threads', String(threads), '--batch-size', String(config.embedding.batchSize)],
+    [
+      path.join(PROJECT_ROOT, 'bench', 'embed_baseline.py'),
+      ...['--model', stFolder, '--texts', textsFile, '--out', out, '--threads', String(threads), '--batch-size', String(config.embedding.batchSize)],
+      // The baseline runs where twinflow's embedder runs: on the GPU when ours is on it (EMBEDDING_DEVICE, device.ts).
+      ...['--device', device],
+    ],
     { encoding: 'utf8', env: { ...process.env, HF_HUB_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false' } },
   )
     .trim()
     .split('\n')
     .pop()!;
-  const r = JSON.parse(line) as { seconds: number; torch: string; maxSeqLength: number };
+  const r = JSON.parse(line) as { seconds: number; torch: string; maxSeqLength: number; gpu: string | null };
   const buf = fs.readFileSync(out);
   return { ...r, vectors: new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4) };
 }
@@ -114,6 +120,7 @@ const report = {
   twinflow: {
     model: embedder.modelId,
     threads: config.embedding.threads ?? 'default',
+    device: embedder instanceof LocalEmbedder ? `${embedder.device} (${embedder.deviceReason})` : 'remote',
     seconds: o.seconds,
     tokensPerSecond: tokens / o.seconds,
     chunksPerSecond: texts.length / o.seconds,
@@ -122,7 +129,7 @@ const report = {
     rounds: ours.map((x) => x.seconds),
   },
   baseline: {
-    model: `sentence-transformers (torch ${t.torch}, fp32, ${threads} threads, max_seq_length ${t.maxSeqLength})`,
+    model: `sentence-transformers (torch ${t.torch}, fp32, ${t.gpu ? `on ${t.gpu}` : `${threads} threads`}, max_seq_length ${t.maxSeqLength})`,
     seconds: t.seconds,
     tokensPerSecond: tokens / t.seconds,
     chunksPerSecond: texts.length / t.seconds,

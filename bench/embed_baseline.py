@@ -24,17 +24,19 @@ def main() -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     a = p.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     texts = [json.loads(line)["text"] for line in open(a.texts, encoding="utf-8") if line.strip()]
-    model = SentenceTransformer(a.model, device="cpu")
+    model = SentenceTransformer(a.model, device=a.device)
     model.encode(texts[: a.batch_size], batch_size=a.batch_size)
     start = time.perf_counter()
     vectors = model.encode(texts, batch_size=a.batch_size, normalize_embeddings=True, convert_to_numpy=True)
     seconds = time.perf_counter() - start
     np.asarray(vectors, dtype="<f4").tofile(a.out)
-    print(json.dumps({"seconds": seconds, "chunks": len(texts), "threads": torch.get_num_threads(), "torch": torch.__version__, "maxSeqLength": model.max_seq_length}))
+    gpu = torch.cuda.get_device_name(0) if a.device == "cuda" else None
+    print(json.dumps({"seconds": seconds, "chunks": len(texts), "threads": torch.get_num_threads(), "torch": torch.__version__, "maxSeqLength": model.max_seq_length, "gpu": gpu}))
 
 
 if __name__ == "__main__":

@@ -92,6 +92,8 @@ const envSchema = z.object({
   EMBEDDING_THREADS: positiveInt.optional(),
   /** The local model's ONNX variant; default: the folder's best (fp32 when scripts/fetch-models.sh exported it). */
   EMBEDDING_DTYPE: z.enum(['fp32', 'q8'], { error: 'expected fp32 or q8' }).optional(),
+  /** Where the local model runs: auto (an NVIDIA GPU when ONNX Runtime's CUDA provider is installed, else the CPU), cpu, or cuda. */
+  EMBEDDING_DEVICE: z.enum(['auto', 'cpu', 'cuda'], { error: 'expected auto, cpu or cuda' }).default('auto'),
 
   LLM_BASE_URL: url.optional(),
   LLM_MODEL: nonEmpty.default('gpt-4o-mini'),
@@ -223,6 +225,8 @@ export interface Config {
     threads?: number;
     /** The local model's ONNX variant (default: the folder's best, fp32 when present). */
     dtype?: 'fp32' | 'q8';
+    /** Where the local model runs (EMBEDDING_DEVICE): auto, cpu or cuda (lib/embedding/device.ts). */
+    device: 'auto' | 'cpu' | 'cuda';
   };
   /** apiKeys: the variables an input's apiKeyEnv may name, each with the one base URL its key goes to (TWINFLOW_API_KEYS). */
   llm: { baseUrl?: string; model: string; apiKey?: string; apiKeys?: DeclaredApiKey[] };
@@ -341,6 +345,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       batchSize: e.EMBEDDING_BATCH_SIZE,
       threads: e.EMBEDDING_THREADS,
       dtype: e.EMBEDDING_DTYPE,
+      device: e.EMBEDDING_DEVICE,
     },
     llm: { baseUrl: e.LLM_BASE_URL, model: e.LLM_MODEL, apiKey: e.LLM_API_KEY, apiKeys: e.TWINFLOW_API_KEYS ?? [] },
     resources: {

@@ -24,3 +24,8 @@ elif [ "$(_tw_node_major)" -lt 22 ]; then
   export PATH="$_tw_node_dir/bin:$PATH"
 fi
 unset -f _tw_node_major
+
+# The CUDA libraries of ONNX Runtime's CUDA provider, where `make gpu-embed` installed them (lib/embedding/device.ts).
+if [ -f "$_tw_root/.twinflow/ort-cuda/library-path" ]; then
+  export LD_LIBRARY_PATH="$(cat "$_tw_root/.twinflow/ort-cuda/library-path")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi

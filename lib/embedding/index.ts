@@ -20,7 +20,7 @@ export async function createEmbedder(config: Config): Promise<Embedder> {
     }
     return OpenAIEmbedder.create({ baseUrl, apiKey: e.apiKey, model: e.model, batchSize: e.batchSize });
   }
-  return LocalEmbedder.create({ model: e.model, modelsDir: e.modelsDir, batchSize: e.batchSize, threads: e.threads, dtype: e.dtype });
+  return LocalEmbedder.create({ model: e.model, modelsDir: e.modelsDir, batchSize: e.batchSize, threads: e.threads, dtype: e.dtype, device: e.device });
 }
 
 /** The configured embedder behind the embedding cache kept in `store`. */

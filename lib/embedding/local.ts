@@ -20,6 +20,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { pipelineMetrics } from '../pipeline-metrics';
+import { chooseDevice, probeDevice, type DeviceChoice, type EmbeddingDevice, type EmbeddingDeviceSetting } from './device';
 import type { Embedder } from './types';
 
 export type LocalDtype = 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4' | 'q4f16' | 'bnb4';
@@ -46,6 +47,8 @@ export interface LocalEmbedderOptions {
    * own (model-thread.mjs), so the process's event loop (Temporal's workflow tasks, heartbeats) stays free.
    */
   threads?: number;
+  /** cpu, cuda, or auto (default: the GPU when it and ONNX Runtime's CUDA provider are present; see device.ts). */
+  device?: EmbeddingDeviceSetting;
 }
 
 export function defaultEmbeddingThreads(): number {
@@ -65,8 +68,9 @@ const DTYPE_FILES: Array<[LocalDtype, string]> = [
 ];
 
 interface LoadedModel {
-  /** source|dtype|threads: the process-wide identity of the loaded weights. */
+  /** source|dtype|threads|device: the process-wide identity of the loaded weights. */
   key: string;
+  device: DeviceChoice;
   thread: ModelThread;
   dimension: number;
   window: number;
@@ -74,6 +78,8 @@ interface LoadedModel {
 
 /** Loaded models of this process, by source + dtype + threads. */
 const models = new Map<string, Promise<LoadedModel>>();
+
+let warnedDevice = false;
 
 export class LocalEmbedderError extends Error {
   override name = 'LocalEmbedderError';
@@ -87,6 +93,9 @@ interface ForwardResult {
   seconds: number;
 }
 
+/** What model-thread.mjs posts: 'ready' or 'failed' once, then one result or error per request. */
+type ThreadMessage = { type?: 'ready' | 'failed'; id?: number; error?: string; dimension?: number; limits?: number[]; device?: EmbeddingDevice; fellBack?: string } & Partial<ForwardResult>;
+
 /**
  * The model's worker thread (model-thread.mjs): requests in, vectors out, queries served before bulk batches. The
  * thread is unref'd, so it never keeps a process alive on its own.
@@ -99,13 +108,13 @@ class ModelThread {
 
   constructor(
     workerData: Record<string, unknown>,
-    private readonly ready: (m: { dimension: number; limits: number[] }) => void,
+    private readonly ready: (m: { dimension: number; limits: number[]; device: EmbeddingDevice; fellBack?: string }) => void,
     private readonly failed: (e: Error) => void,
   ) {
     this.worker = new Worker(new URL('./model-thread.mjs', import.meta.url), { workerData });
     this.worker.unref();
-    this.worker.on('message', (m: { type?: string; id?: number; error?: string; dimension?: number; limits?: number[] } & Partial<ForwardResult>) => {
-      if (m.type === 'ready') return this.ready({ dimension: m.dimension!, limits: m.limits! });
+    this.worker.on('message', (m: ThreadMessage) => {
+      if (m.type === 'ready') return this.ready({ dimension: m.dimension!, limits: m.limits!, device: m.device ?? 'cpu', fellBack: m.fellBack });
       if (m.type === 'failed') return this.fail(new Error(m.error));
       const waiter = this.pending.get(m.id!);
       if (!waiter) return;
@@ -157,24 +166,26 @@ function readJson(file: string): Record<string, unknown> {
   }
 }
 
-async function loadModel(source: string, local: boolean, dtype: LocalDtype, modelsDir: string, threads: number): Promise<LoadedModel> {
-  const key = `${source}|${dtype}|${threads}`;
+async function loadModel(source: string, local: boolean, dtype: LocalDtype, modelsDir: string, threads: number, device: DeviceChoice): Promise<LoadedModel> {
+  const key = `${source}|${dtype}|${threads}|${device.device}`;
   let pending = models.get(key);
   if (!pending) {
     pending = new Promise<LoadedModel>((resolve, reject) => {
       const where = local ? `the folder ${source}` : `the Hugging Face Hub (no folder ${path.join(modelsDir, source)} here)`;
       let loaded = false;
       const thread: ModelThread = new ModelThread(
-        { source, local, dtype, threads, cacheDir: path.join(modelsDir, '.hub-cache') },
-        ({ dimension, limits }) => {
+        { source, local, dtype, threads, device: device.device, fallback: device.fallback, cacheDir: path.join(modelsDir, '.hub-cache') },
+        ({ dimension, limits, device: used, fellBack }) => {
           loaded = true;
+          if (fellBack) console.warn(`twinflow: embedding on the CPU: ${fellBack}`);
+          const choice: DeviceChoice = fellBack ? { device: used, reason: fellBack, fallback: false } : device;
           if (!Number.isInteger(dimension) || dimension <= 0) return reject(new LocalEmbedderError(`Cannot read the embedding size (hidden_size) from the config of ${source}`));
           const windows = limits.filter((n) => Number.isInteger(n) && n > 0 && n < 1e6);
-          resolve({ key, thread, dimension, window: windows.length > 0 ? Math.min(...windows) : 512 });
+          resolve({ key, device: choice, thread, dimension, window: windows.length > 0 ? Math.min(...windows) : 512 });
         },
         (err) => {
           models.delete(key); // a failed load, or a thread that died, is started again by the next caller
-          if (!loaded) reject(new LocalEmbedderError(`Cannot load embedding model "${source}" (${dtype}) from ${where}: ${err.message}`, { cause: err }));
+          if (!loaded) reject(new LocalEmbedderError(`Cannot load embedding model "${source}" (${dtype}, ${device.device}) from ${where}: ${err.message}`, { cause: err }));
         },
       );
     });
@@ -210,6 +221,15 @@ export class LocalEmbedder implements Embedder {
     this.modelId = `local:${name}:${dtype}:${o.pooling}${extras}`;
   }
 
+  /** Where the model runs, and why there. */
+  get device(): EmbeddingDevice {
+    return this.model.device.device;
+  }
+
+  get deviceReason(): string {
+    return this.model.device.reason;
+  }
+
   /** How many models this process has loaded (or is loading). */
   static loadedModelCount(): number {
     return models.size;
@@ -228,7 +248,13 @@ export class LocalEmbedder implements Embedder {
     if (local && !existsSync(path.join(folder, 'onnx', DTYPE_FILES.find(([d]) => d === dtype)![1]))) {
       throw new LocalEmbedderError(`${folder} has no ${dtype} model (onnx/${DTYPE_FILES.find(([d]) => d === dtype)![1]}); available: ${detectDtype(folder)}`);
     }
-    const model = await loadModel(local ? folder : options.model, local, dtype, options.modelsDir, options.threads ?? defaultEmbeddingThreads());
+    const device = chooseDevice(options.device ?? 'auto', probeDevice());
+    // A GPU left unused is worth one line in the worker's log; a machine without one is the ordinary case.
+    if (device.device === 'cpu' && device.reason.startsWith('a GPU is present') && !warnedDevice) {
+      warnedDevice = true;
+      console.warn(`twinflow: embedding on the CPU: ${device.reason}`);
+    }
+    const model = await loadModel(local ? folder : options.model, local, dtype, options.modelsDir, options.threads ?? defaultEmbeddingThreads(), device);
     if (options.maxTokens !== undefined && (!Number.isInteger(options.maxTokens) || options.maxTokens < 2)) {
       throw new LocalEmbedderError(`maxTokens must be an integer >= 2, got ${options.maxTokens}`);
     }

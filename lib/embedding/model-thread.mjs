@@ -15,19 +15,35 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { mean_pooling, pipeline } from '@huggingface/transformers';
 
-const { source, local, dtype, threads, cacheDir } = workerData;
+const { source, local, dtype, threads, device, cacheDir } = workerData;
 
 const queue = { query: [], bulk: [] };
 let busy = false;
 
-let extractor;
-try {
-  extractor = await pipeline('feature-extraction', source, {
+// `fallback`: the device was chosen by EMBEDDING_DEVICE=auto, so a CUDA provider that does not load (a driver too old
+// for its CUDA version, say) means the CPU, said once; EMBEDDING_DEVICE=cuda fails instead.
+const { fallback } = workerData;
+const load = (on) =>
+  pipeline('feature-extraction', source, {
     dtype,
+    device: on,
     // No spinning: an idle intra-op thread sleeps instead of holding a core the worker's own threads need.
     session_options: { intraOpNumThreads: threads, interOpNumThreads: 1, extra: { session: { intra_op: { allow_spinning: '0' } } } },
     ...(local ? { local_files_only: true } : { cache_dir: cacheDir }),
   });
+
+let extractor;
+let used = device ?? 'cpu';
+let fellBack;
+try {
+  try {
+    extractor = await load(used);
+  } catch (err) {
+    if (used !== 'cuda' || !fallback) throw err;
+    fellBack = `the CUDA provider did not load (${err instanceof Error ? err.message : String(err)})`;
+    used = 'cpu';
+    extractor = await load(used);
+  }
 } catch (err) {
   parentPort.postMessage({ type: 'failed', error: err instanceof Error ? err.message : String(err) });
   process.exit(0);
@@ -37,6 +53,8 @@ parentPort.postMessage({
   type: 'ready',
   dimension: Number(config.hidden_size ?? config.d_model ?? config.dim),
   limits: [Number(extractor.tokenizer.model_max_length), Number(config.max_position_embeddings)],
+  device: used,
+  fellBack,
 });
 
 parentPort.on('message', (request) => {
