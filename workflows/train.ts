@@ -14,7 +14,7 @@
  * search-attribute upsert and timer) occur only for inputs the old schema refused, so they need no patched().
  */
 import { msToNumber } from '@temporalio/common/lib/time';
-import { ActivityCancellationType, ApplicationFailure, condition, defineQuery, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, condition, defineQuery, defineSignal, defineUpdate, patched, setHandler } from '@temporalio/workflow';
 import type { DatasetActivities } from '../activities/dataset';
 import type { EvaluateActivities } from '../activities/evaluate';
 import type { GpuActivities } from '../activities/gpu';
@@ -109,7 +109,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
       }))
     : [{ name: cfg.model.name, training: cfg.training, generation: cfg.generation }];
 
-  const labels = [...variants.map((v) => v.name), ...cfg.evaluation.baselines.map(baselineLabel)];
+  const labels = [...variants.map((v) => v.name), ...cfg.evaluation.floors, ...cfg.evaluation.baselines.map(baselineLabel)];
   const dup = labels.find((l, i) => labels.indexOf(l) !== i);
   if (dup) throw ApplicationFailure.nonRetryable(`invalid train input: evaluation.baselines: two report rows are named "${dup}"`, 'InvalidInput');
 
@@ -162,6 +162,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
 
   const common = { testUri: dataset.testUri, format: dataset.format, useStemmer: cfg.evaluation.useStemmer, maxExamples: cfg.evaluation.maxExamples };
   let baselineRuns: Array<Promise<ModelEvaluation>> = [];
+  let floorRun: Promise<ModelEvaluation[]> = Promise.resolve([]);
   const trained: Array<{ name: string; fineTune: FineTuneResult; model: ModelEvaluation }> = [];
   for (const [i, v] of variants.entries()) {
     if (cfg.variants) state.variant = v.name;
@@ -179,6 +180,12 @@ export async function train(input: TrainInput): Promise<TrainResult> {
     // 3. Generation with the fine-tuned model (GPU) while the baselines answer the same prompts (CPU), once.
     state.stage = 'generate';
     if (i === 0) {
+      // The no-LLM floors (seconds on a CPU worker): rows to beat in every report, even offline. Runs recorded before
+      // they existed replay without them (no marker in their history).
+      if (cfg.evaluation.floors.length > 0 && patched('floor-baselines')) {
+        floorRun = cpu.runFloorBaselines({ ...common, floors: cfg.evaluation.floors, trainUri: dataset.trainUri });
+        floorRun.catch(() => undefined);
+      }
       baselineRuns = cfg.evaluation.baselines.map((b) =>
         cpu.runBaseline({ ...common, baseline: b, trainUri: dataset.trainUri, seed: 'split' in cfg.dataset ? cfg.dataset.split.seed : 42 }).then((e) => {
           addEvaluation(e);
@@ -205,7 +212,9 @@ export async function train(input: TrainInput): Promise<TrainResult> {
     addEvaluation(model);
     trained.push({ name: v.name, fineTune, model });
   }
-  const baselines = await Promise.all(baselineRuns);
+  const floors = await floorRun;
+  floors.forEach(addEvaluation);
+  const baselines = [...floors, ...(await Promise.all(baselineRuns))];
   const evaluations = [...baselines, ...trained.map((t) => t.model)];
   // The variant that is published (and reviewed): publish.variant, else the first.
   const chosen = trained.find((t) => t.name === cfg.publish?.variant) ?? trained[0]!;

@@ -17,7 +17,8 @@ import type { DatasetManifest, DatasetRef, DatasetSpec, DatasetStats, Example, T
 import { datasetCard } from './card';
 import { dedupeText, exactDedupe, nearDedupe } from './dedupe';
 import { missingColumns, readRecords, readSourceText } from './records';
-import { splitExamples } from './split';
+import { findContamination } from './decontaminate';
+import { groupValue, splitExamples } from './split';
 import { generateFromDocuments } from './teacher';
 import { recordToExample, TemplateError, templateFields } from './template';
 import { type ConversationTokenCounter, loadConversationTokenCounter } from './tokens';
@@ -102,7 +103,14 @@ async function examplesFromSource(o: BuildDatasetOptions) {
     const problems: string[] = [];
     records.forEach((r, i) => {
       try {
-        examples.push(recordToExample(r, src, o.spec.format));
+        const example = recordToExample(r, src, o.spec.format);
+        const groupBy = o.spec.split.groupBy;
+        if (groupBy) {
+          const group = groupValue(r, groupBy);
+          if (group === undefined) throw new TemplateError(`split.groupBy: field "${groupBy}" is missing or empty`);
+          example.group = group;
+        }
+        examples.push(example);
       } catch (err) {
         if (!(err instanceof TemplateError)) throw err;
         problems.push(`record ${i + 1}: ${err.message}`);
@@ -114,7 +122,8 @@ async function examplesFromSource(o: BuildDatasetOptions) {
     return { examples, input: records.length, invalid: problems.length, problems, sourceHash: sha256(bytes) };
   }
 
-  // Cleaned documents → teacher LLM.
+  // Cleaned documents → teacher LLM. Their pairs are split by the document they came from (`source`).
+  if (o.spec.split.groupBy) throw new DatasetInputError('split.groupBy: applies to records sources; pairs from documents are always split by their document');
   const raw = await readSourceText(src.uri, o.artifacts, o.config.resources);
   const docs: CleanDocument[] = [];
   const problems: string[] = [];
@@ -202,7 +211,16 @@ export async function buildDataset(o: BuildDatasetOptions): Promise<DatasetRef &
   const tooLong = examples.length - fitting.length;
   if (fitting.length === 0) throw new DatasetInputError(`maxSeqLength: every example is longer than ${o.maxSeqLength} tokens`);
 
-  const splits = splitExamples(fitting, spec.split);
+  const { groups, ...splits } = splitExamples(fitting, spec.split);
+  // n-gram decontamination of test against train: a test example sharing a long passage with train is dropped (or
+  // only counted), so the score is not partly a memory test.
+  let decontamination: DatasetStats['decontamination'];
+  if (spec.decontaminate.enabled) {
+    const d = findContamination(splits.train, splits.test, { n: spec.decontaminate.n, format: spec.format });
+    const drop = spec.decontaminate.action === 'drop';
+    if (drop) splits.test = d.clean;
+    decontamination = { n: spec.decontaminate.n, action: spec.decontaminate.action, contaminated: d.contaminated.length, dropped: drop ? d.contaminated.length : 0, ids: d.contaminated.slice(0, 100).map((c) => c.id) };
+  }
   const version = hashJson({
     spec,
     tokenizer: counter.source,
@@ -218,8 +236,10 @@ export async function buildDataset(o: BuildDatasetOptions): Promise<DatasetRef &
     exactDuplicates,
     nearDuplicates,
     tooLong,
-    kept: fitting.length,
+    kept: fitting.length - (decontamination?.dropped ?? 0),
     splits: { train: splits.train.length, validation: splits.validation.length, test: splits.test.length },
+    groups,
+    ...(decontamination && { decontamination }),
     tokens: tokenStats([...lengths.values()]),
     tokenizer: `${counter.source}${counter.templated ? ' (chat template)' : ' (contents + role allowance)'}`,
     ...('teacher' in src && src.teacher ? { teacher: src.teacher } : {}),

@@ -3,6 +3,15 @@ import type { DatasetManifest } from '../../lib/schemas/train';
 
 const fmt = (v: number | null) => (v === null ? 'n/a' : Number.isInteger(v) ? String(v) : v.toFixed(1));
 
+/** What the n-gram decontamination found and did. */
+function decontaminationLine(s: DatasetManifest['stats']): string {
+  const d = s.decontamination;
+  if (!d) return 'Test examples were not checked for n-gram overlap with train (decontaminate.enabled: false).';
+  const list = d.ids.length ? `: ${d.ids.slice(0, 10).join(', ')}${d.contaminated > 10 ? ', …' : ''}` : '';
+  const done = d.contaminated === 0 ? '' : d.action === 'drop' ? `, dropped from the test split${list}` : `, kept in the test split (action "report")${list}`;
+  return `Decontamination: test examples sharing any ${d.n}-word sequence with train (user turns and answer text, normalised; the ratings line left out): ${d.contaminated}${done}.`;
+}
+
 export function datasetCard(m: DatasetManifest, sample?: { user: string; assistant: string }): string {
   const s = m.stats;
   const src = m.spec.source;
@@ -31,7 +40,8 @@ export function datasetCard(m: DatasetManifest, sample?: { user: string; assista
     `| validation | ${m.counts.validation} | ${m.validationUri} |`,
     `| test | ${m.counts.test} | ${m.testUri} |`,
     '',
-    `The split is deterministic (seed ${m.spec.split.seed}, by the hash of each example id). Exact and near-duplicates were removed before splitting, so no test example also appears in train.`,
+    `The split is deterministic (seed ${m.spec.split.seed}, by the hash of each group) and by group: ${m.spec.split.groupBy ? `all examples with the same \`${m.spec.split.groupBy}\`` : src.kind === 'documents' ? 'all pairs from one document' : 'each record'} land in one split${s.groups !== undefined ? ` (${s.groups} groups)` : ''}. Exact and near-duplicates were removed before splitting, so no test example also appears in train.`,
+    decontaminationLine(s),
     '',
     '## Build',
     '',

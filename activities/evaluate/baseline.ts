@@ -5,7 +5,8 @@
  */
 import { sha256 } from '../../lib/hash';
 import type { ChatClient, ChatMessage } from '../../lib/llm';
-import { formatInstructions } from '../../lib/metrics/output-format';
+import { formatInstructions, formatOutput, parseOutput, type Ratings } from '../../lib/metrics/output-format';
+import { bm25Index } from '../../lib/metrics/nearest';
 import type { Example, OutputFormat } from '../../lib/schemas/train';
 import { promptOf } from '../gpu/generate';
 import { referenceOf, type Prediction } from './score';
@@ -68,4 +69,48 @@ export async function runBaselinePredictions(
     }),
   );
   return { predictions, failed };
+}
+
+// ------------------------------------------------------------------------------------------------ no-LLM floors
+
+/**
+ * Baselines that need no model at all, so every report has a floor to beat even offline:
+ *
+ * - `train-mean`: predicts, for every test example, the train split's mean of each rating (the constant that
+ *   minimises squared error on train). It writes no text, so its ROUGE-Lsum is n/a.
+ * - `nearest-train`: answers each test example with the answer of the train example whose user prompt is nearest
+ *   by BM25 (lib/metrics/nearest.ts): the text for ROUGE-Lsum and that example's ratings for RMSE.
+ */
+export const FLOOR_BASELINES = ['train-mean', 'nearest-train'] as const;
+export type FloorBaseline = (typeof FLOOR_BASELINES)[number];
+
+/** The train split's mean of each rating (undefined for a text-only format or when no train reference has one). */
+export function meanRatings(train: readonly Example[], format: OutputFormat): Ratings | undefined {
+  const spec = format.ratings;
+  if (!spec) return undefined;
+  const out: Ratings = {};
+  for (const key of spec.keys) {
+    const values = train.map((e) => parseOutput(referenceOf(e), format).ratings?.[key]).filter((v): v is number => v !== undefined);
+    if (values.length === 0) return undefined;
+    out[key] = values.reduce((a, v) => a + v, 0) / values.length;
+  }
+  return out;
+}
+
+const userText = (e: Example) =>
+  promptOf(e)
+    .filter((m) => m.role === 'user')
+    .map((m) => m.content)
+    .join('\n');
+
+/** The floor baseline's outputs for the test examples, in the fixed format (so they are scored like any model's). */
+export function floorPredictions(kind: FloorBaseline, train: readonly Example[], tests: readonly Example[], format: OutputFormat): Prediction[] {
+  if (kind === 'train-mean') {
+    const means = meanRatings(train, format);
+    // The ratings line alone: the scorer reads it like any output (its empty text scores ROUGE 0, reported as n/a).
+    return tests.map((t) => ({ id: t.id, output: means && format.ratings ? formatOutput('', means, format) : '' }));
+  }
+  if (train.length === 0) return tests.map((t) => ({ id: t.id, output: '', error: 'the train split is empty' }));
+  const index = bm25Index(train.map(userText));
+  return tests.map((t) => ({ id: t.id, output: referenceOf(train[index.nearest(userText(t)).index]!) }));
 }

@@ -6,7 +6,7 @@ import type { Baseline, DatasetRef, Example, ModelEvaluation, OutputFormat, Repo
 import { networkPolicyFor } from '../../lib/security/network';
 import type { Deps } from '../deps';
 import { runPrefixOf } from '../gpu/shared';
-import { pickShots, runBaselinePredictions } from './baseline';
+import { type FloorBaseline, floorPredictions, pickShots, runBaselinePredictions } from './baseline';
 import { cachedChat } from './cache';
 import { renderChart } from './chart';
 import { reportMarkdown, reportTable } from './report';
@@ -34,6 +34,15 @@ export interface BaselineInput {
   maxExamples?: number;
   /** Read answers from (and write them to) the S3 answer cache; default true. */
   cache?: boolean;
+}
+
+export interface FloorBaselinesInput {
+  floors: FloorBaseline[];
+  testUri: string;
+  trainUri: string;
+  format: OutputFormat;
+  useStemmer: boolean;
+  maxExamples?: number;
 }
 
 export interface ReportInput {
@@ -65,6 +74,11 @@ export function createEvaluateActivities({ config, artifacts }: Deps) {
       rougeLsum: summary.rougeLsum,
       ratingsRmse: summary.ratingsRmse,
       ratingsMae: summary.ratingsMae,
+      parsedRmse: summary.parsedRmse,
+      parsedMae: summary.parsedMae,
+      coverage: summary.coverage,
+      perKeyCoverage: summary.perKeyCoverage,
+      unparsed: summary.unparsed,
       formatCompliance: summary.formatCompliance,
       ratedCount: summary.ratedCount,
       perKeyRmse: summary.perKeyRmse,
@@ -119,6 +133,25 @@ export function createEvaluateActivities({ config, artifacts }: Deps) {
         maxExamples: input.maxExamples,
         usage: { requests: t.requests, promptTokens: t.promptTokens, completionTokens: t.completionTokens, costUsd: t.costUsd, cachedResponses: cache?.hits ?? 0 },
       });
+    },
+
+    /**
+     * The no-LLM floor baselines (train-mean, nearest-train: baseline.ts) on the test split, scored by the same rules
+     * as every model. Needs no network, so every report has rows to beat even offline.
+     */
+    async runFloorBaselines(input: FloorBaselinesInput): Promise<ModelEvaluation[]> {
+      const ctx = Context.current();
+      let tests = await artifacts.readAllJsonl<Example>(input.testUri);
+      if (input.maxExamples) tests = tests.slice(0, input.maxExamples);
+      const train = await artifacts.readAllJsonl<Example>(input.trainUri);
+      const out: ModelEvaluation[] = [];
+      for (const kind of input.floors) {
+        const ref = await artifacts.putJsonl(`${runPrefixOf(ctx.info)}/predictions/${kind}.jsonl`, floorPredictions(kind, train, tests, input.format));
+        const e = await evaluate({ modelName: kind, kind: 'baseline', testUri: input.testUri, predictionsUri: ref.uri, format: input.format, useStemmer: input.useStemmer, maxExamples: input.maxExamples });
+        // The mean baseline writes no text: a ROUGE of 0 would be a number about nothing.
+        out.push(kind === 'train-mean' ? { ...e, rougeLsum: null } : e);
+      }
+      return out;
     },
 
     /** Writes report.md, report.json and chart.svg; returns their URIs and the table. */

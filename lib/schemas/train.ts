@@ -117,6 +117,22 @@ export const datasetSpecSchema = z
         validation: z.number().min(0).max(0.5).default(0.1),
         test: z.number().min(0).max(0.5).default(0.1),
         seed: z.number().int().default(42),
+        /**
+         * Examples of one group land in one split (activities/dataset/split.ts). A records field (dotted path, e.g.
+         * "company"), or absent: the example's source (the record id, or the document a teacher pair came from).
+         */
+        groupBy: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected a field name (dotted path allowed)').optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** n-gram decontamination of the test split against train (activities/dataset/decontaminate.ts). */
+    decontaminate: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Word n-gram length; 13 as in the GPT-3 paper's contamination analysis. */
+        n: z.number().int().min(3).max(50).default(13),
+        /** "drop": contaminated test examples are removed; "report": kept and counted on the card. */
+        action: z.enum(['drop', 'report']).default('drop'),
       })
       .strict()
       .prefault({}),
@@ -147,6 +163,8 @@ export const exampleSchema = z.object({
   messages: z.array(chatMessageSchema).min(2),
   /** Where the example came from (record id or document id). */
   source: z.string().optional(),
+  /** The split group (split.groupBy's value; absent: `source`). */
+  group: z.string().optional(),
 });
 export type ChatMessage = z.infer<typeof chatMessageSchema>;
 export type Example = z.infer<typeof exampleSchema>;
@@ -169,6 +187,10 @@ export interface DatasetStats {
   nearDuplicates: number;
   tooLong: number;
   kept: number;
+  /** Test examples sharing a word n-gram with train (before `action`), and how many were dropped. */
+  decontamination?: { n: number; action: 'drop' | 'report'; contaminated: number; dropped: number; ids: string[] };
+  /** Groups the split kept whole. */
+  groups?: number;
   splits: { train: number; validation: number; test: number };
   tokens: TokenLengthStats;
   tokenizer: string;
@@ -267,6 +289,8 @@ export const evaluationSchema = z
   .object({
     useStemmer: z.boolean().default(true),
     baselines: z.array(baselineSchema).max(16).default([]),
+    /** The no-LLM floor baselines (rows "train-mean" and "nearest-train"; activities/evaluate/baseline.ts). */
+    floors: z.array(z.enum(['train-mean', 'nearest-train'])).default(['train-mean', 'nearest-train']),
     /** Evaluate on the first N test examples only (smoke runs). */
     maxExamples: z.number().int().positive().optional(),
   })
@@ -279,12 +303,19 @@ export const publishGateSchema = z
     minRougeLsum: z.number().min(0).max(1).optional(),
     maxRmse: z.number().min(0).optional(),
     minFormatCompliance: z.number().min(0).max(1).optional(),
-    /** The model must beat this baseline (by report name) on ROUGE-Lsum and, where both have ratings, on RMSE. */
-    beatBaseline: z.string().min(1).optional(),
+    /** Share of the test split's ratings the model gave (ratings read / expected). */
+    minCoverage: z.number().min(0).max(1).optional(),
+    /**
+     * The model must beat these baselines (by report name, e.g. "nearest-train") on ROUGE-Lsum where the baseline has
+     * text, and on ratings RMSE (missing ratings counted as the worst error) where both have ratings.
+     */
+    beatBaseline: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    /** By how much beatBaseline must be beaten: ROUGE-Lsum higher and RMSE lower by at least this. */
+    beatMargin: z.number().min(0).optional(),
   })
   .strict()
-  .refine((g) => Object.values(g).some((v) => v !== undefined), {
-    message: 'set at least one of minRougeLsum, maxRmse, minFormatCompliance, beatBaseline (nothing is published ungated)',
+  .refine((g) => [g.minRougeLsum, g.maxRmse, g.minFormatCompliance, g.minCoverage, g.beatBaseline].some((v) => v !== undefined), {
+    message: 'set at least one of minRougeLsum, maxRmse, minFormatCompliance, minCoverage, beatBaseline (nothing is published ungated)',
   });
 export type PublishGate = z.infer<typeof publishGateSchema>;
 
@@ -466,10 +497,22 @@ export interface ModelEvaluation {
   kind: 'fine-tuned' | 'baseline';
   count: number;
   rougeLsum: number | null;
+  /**
+   * Over every rating of every test example: a rating the model did not give (or gave off the scale) counts as the
+   * worst error on the scale (activities/evaluate/score.ts MISSING_RATING_RULE), so dropping ratings never helps.
+   */
   ratingsRmse: number | null;
   ratingsMae: number | null;
+  /** Over the ratings that could be read only; read them next to `coverage`. */
+  parsedRmse?: number | null;
+  parsedMae?: number | null;
+  /** Ratings read / ratings expected, overall and per key (null for a text-only format; set by every evaluation). */
+  coverage?: number | null;
+  perKeyCoverage?: Record<string, number | null>;
+  /** Outputs from which no rating could be read at all. */
+  unparsed?: number;
   formatCompliance: number;
-  /** Examples whose ratings could be compared (RMSE/MAE are over these). */
+  /** Examples whose every rating could be read. */
   ratedCount: number;
   perKeyRmse: Record<string, number | null>;
   predictionsUri: string;

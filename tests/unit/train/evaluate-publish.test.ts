@@ -42,7 +42,7 @@ const evaluation = (model: string, kind: ModelEvaluation['kind'], rougeLsum: num
 });
 
 describe('scoring predictions', () => {
-  it('scores text with ROUGE-Lsum and ratings with RMSE/MAE, counting compliance and missing answers', () => {
+  it('scores ratings over every test example (a missing rating is the worst error), next to the read-only RMSE and coverage', () => {
     const { results, summary } = scorePredictions(
       tests,
       [
@@ -54,15 +54,23 @@ describe('scoring predictions', () => {
     );
     expect(results[0]!.rougeLsum.fmeasure).toBe(1);
     expect(results[0]!.ratingErrors).toEqual({ overall: -1, culture: 0 });
-    expect(results[1]).toMatchObject({ compliant: false, problem: 'no "Ratings:" line' });
+    expect(results[1]).toMatchObject({ compliant: false, problem: 'no "Ratings:" line', missingRatings: ['overall', 'culture'] });
+    // b's references are 2 and 3 on a 1-5 scale: the worst ratings on the scale are 5 (error 3) and 1 or 5 (error 2).
+    expect(results[1]!.ratingErrors).toEqual({ overall: 3, culture: -2 });
     expect(results[2]).toMatchObject({ prediction: '', error: 'no prediction', compliant: false });
     expect(summary.count).toBe(3);
-    expect(summary.ratingsRmse).toBeCloseTo(Math.sqrt(1 / 2), 12); // over the two ratings given
-    expect(summary.ratingsMae).toBeCloseTo(0.5, 12);
+    expect(summary.parsedRmse).toBeCloseTo(Math.sqrt(1 / 2), 12); // over the two ratings given
+    expect(summary.parsedMae).toBeCloseTo(0.5, 12);
+    expect(summary.ratingsRmse).toBeCloseTo(Math.sqrt((1 + 0 + 9 + 4 + 4 + 4) / 6), 12); // over all six
+    expect(summary.ratingsMae).toBeCloseTo((1 + 0 + 3 + 2 + 2 + 2) / 6, 12);
+    expect(summary.coverage).toBeCloseTo(2 / 6, 12);
+    expect(summary.perKeyCoverage).toEqual({ overall: 1 / 3, culture: 1 / 3 });
+    expect(summary.unparsed).toBe(2);
     expect(summary.formatCompliance).toBeCloseTo(1 / 3, 12);
     expect(summary.ratedCount).toBe(1);
     expect(summary.missingPredictions).toBe(1);
-    expect(summary.perKeyRmse).toEqual({ overall: 1, culture: 0 });
+    expect(summary.perKeyRmse.overall).toBeCloseTo(Math.sqrt((1 + 9 + 4) / 3), 12);
+    expect(summary.perKeyRmse.culture).toBeCloseTo(Math.sqrt((0 + 4 + 4) / 3), 12);
     expect(summary.rougeLsum).toBeCloseTo((1 + results[1]!.rougeLsum.fmeasure + 0) / 3, 12);
   });
 
@@ -178,7 +186,7 @@ describe('train input validation', () => {
     const c = trainInputSchema.parse(valid);
     expect(c.training).toMatchObject({ maxSeqLength: 4096, lora: { r: 16, alpha: 32 }, assistantOnlyLoss: true });
     expect(c.gpu).toMatchObject({ heartbeatTimeout: '5 minutes', maximumAttempts: 3 });
-    expect(c.evaluation).toEqual({ useStemmer: true, baselines: [] });
+    expect(c.evaluation).toEqual({ useStemmer: true, baselines: [], floors: ['train-mean', 'nearest-train'] });
   });
   it('names the bad field', () => {
     const bad = (patch: object) => () => parseInput(trainInputSchema, { ...valid, ...patch }, 'train');

@@ -111,13 +111,16 @@ describe('output format (text + ratings)', () => {
   it('round-trips a review with ratings', () => {
     const out = formatOutput('  Great place.\nGood pay.  ', { culture: 4, overall: 5 }, format);
     expect(out).toBe('Great place.\nGood pay.\n\nRatings: {"overall":5,"culture":4}');
-    expect(parseOutput(out, format)).toEqual({ text: 'Great place.\nGood pay.', ratings: { overall: 5, culture: 4 }, compliant: true, problem: undefined });
+    expect(parseOutput(out, format)).toEqual({ text: 'Great place.\nGood pay.', ratings: { overall: 5, culture: 4 }, compliant: true, problem: undefined, missing: [] });
   });
 
   it('reports what is wrong with a malformed output', () => {
     expect(parseOutput('Just text', format)).toMatchObject({ text: 'Just text', compliant: false, problem: 'no "Ratings:" line' });
-    expect(parseOutput('T\nRatings: {"overall": 5', format)).toMatchObject({ text: 'T', compliant: false, problem: 'ratings are not valid JSON' });
-    expect(parseOutput('T\nRatings: {"overall": 9}', format)).toMatchObject({ ratings: { overall: 9 }, compliant: false, problem: 'overall out of range, culture missing' });
+    // A truncated object keeps the ratings it does give; a value off the scale is not a rating (docs/training.md).
+    expect(parseOutput('T\nRatings: {"overall": 5', format)).toMatchObject({ text: 'T', ratings: { overall: 5 }, compliant: false, problem: 'culture missing' });
+    const off = parseOutput('T\nRatings: {"overall": 9}', format);
+    expect(off).toMatchObject({ compliant: false, problem: 'overall 9 outside 1..5, culture missing', missing: ['overall', 'culture'] });
+    expect(off.ratings).toBeUndefined();
   });
 
   it('takes the last ratings line and tells baselines the format', () => {
