@@ -125,7 +125,7 @@ beforeAll(async () => {
   const git = (args: string[], cwd: string) =>
     execFileSync('git', args, { cwd, env: { ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@x', GIT_CONFIG_GLOBAL: '/dev/null' } });
   git(['init', '-q', '-b', 'main'], repo);
-  fs.writeFileSync(path.join(repo, 'README.md'), `# Private repository\n\nHow the team ships a release, step by step, with reviews and a changelog.\n`);
+  fs.writeFileSync(path.join(repo, 'README.md'), `# Private repository\n\n${'How the team ships a release, step by step, with reviews and a changelog. '.repeat(6)}\n`);
   git(['add', '-A'], repo);
   git(['commit', '-q', '-m', 'first'], repo);
   git(['clone', '-q', '--bare', repo, path.join(work, 'private.git')], work);
@@ -248,7 +248,7 @@ describe('secrets stay on the workers', () => {
     await deps.artifacts.ensureBucket();
     const notes = path.join(work, 'notes');
     fs.mkdirSync(notes);
-    fs.writeFileSync(path.join(notes, 'release.md'), `# Releases\n\nThe ${PLANTED} release train leaves every other Tuesday.\n`);
+    fs.writeFileSync(path.join(notes, 'release.md'), `# Releases\n\n${`The ${PLANTED} release train leaves every other Tuesday, reviewed and tagged. `.repeat(5)}\n`);
     const collection = `scan_${RUN}`;
     const sources = [
       { type: 'folder', id: `notes-${PLANTED}`, path: notes },
@@ -270,8 +270,8 @@ describe('secrets stay on the workers', () => {
             if (fails) await expect(handle.result()).rejects.toThrow();
             else return handle.result();
           };
-          const ingest = (await run('ingest', `scan-ingest-${PLANTED}`, { collection, sources })) as { loaded?: number };
-          expect(ingest).toBeTruthy();
+          const ingest = await run('ingest', `scan-ingest-${PLANTED}`, { collection, sources });
+          expect((ingest as { documents: { loaded: number } }).documents.loaded).toBe(2); // the folder note and the private README
           await run('sync', `scan-sync-${RUN}`, { collection, sources });
           const store = await deps.vectorStore();
           const docIds: string[] = [];
