@@ -162,6 +162,8 @@ for (const n of SIZES) {
     };
     results.push(r);
     console.log(JSON.stringify(r));
+    // Written after every size, so a run cut short keeps what it measured.
+    writeReport();
   } finally {
     await worker.stop();
     await createDeps(config).artifacts.deletePrefix(`state/${collection}/`).catch(() => undefined);
@@ -174,20 +176,23 @@ function round(x: number, digits = 2): number {
   return Math.round(x * f) / f;
 }
 
-const load = os.loadavg();
-const report = {
-  at: new Date().toISOString(),
-  machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; load average at the end ${load.map((l) => l.toFixed(1)).join('/')}`,
-  note: values.note,
-  command: `node --import tsx bench/cost-growth.ts --sizes ${SIZES.join(',')}`,
-  embedding: `${config.embedding.provider} ${config.embedding.model}`,
-  input: { partSize: 500, concurrency: 2, chunksPerDocument: 1 },
-  sizes: results,
-};
-fs.mkdirSync(path.dirname(values.out), { recursive: true });
-fs.writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
-fs.writeFileSync(values.svg, plot(results));
-console.log(`wrote ${values.out} and ${values.svg}`);
+function writeReport(): void {
+  const load = os.loadavg();
+  const report = {
+    at: new Date().toISOString(),
+    machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; load average when written ${load.map((l) => l.toFixed(1)).join('/')}`,
+    note: values.note,
+    command: `node --import tsx bench/cost-growth.ts --sizes ${SIZES.join(',')}`,
+    embedding: `${config.embedding.provider} ${config.embedding.model}`,
+    input: { partSize: 500, concurrency: 2, chunksPerDocument: 1 },
+    sizes: results,
+    notMeasured: SIZES.filter((n) => !results.some((r) => r.documents === n)),
+  };
+  fs.mkdirSync(path.dirname(values.out), { recursive: true });
+  fs.writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
+  fs.writeFileSync(values.svg, plot(results));
+  console.log(`wrote ${values.out} and ${values.svg}`);
+}
 
 /** A log-log SVG: wall time (s) and history events (thousands) against documents, dashed: linear from the first size. */
 function plot(rs: SizeResult[]): string {

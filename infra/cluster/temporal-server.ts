@@ -12,6 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { BINARIES, type BinarySpec, ensureBinary } from '../binaries';
 import { SEARCH_ATTRIBUTES } from '../stack';
@@ -197,7 +198,17 @@ export async function registerNamespace(o: ClusterOptions, bins: ServerBinaries,
     // A new namespace reaches every service through the namespace cache (refreshed every few seconds).
     await waitFor(`namespace ${o.namespace}`, () => frontendHealthy(o, o.namespace), 60_000);
   }
-  const listed = runOnce(bins.cli, ['operator', 'search-attribute', 'list', '--namespace', o.namespace, '-o', 'json', ...address], { what: 'temporal operator search-attribute list' });
+  // The operator service learns of a new namespace through the namespace cache a few seconds after the frontend.
+  let listed = '';
+  for (let attempt = 1; ; attempt++) {
+    try {
+      listed = runOnce(bins.cli, ['operator', 'search-attribute', 'list', '--namespace', o.namespace, '-o', 'json', ...address], { what: 'temporal operator search-attribute list' });
+      break;
+    } catch (err) {
+      if (attempt >= 40 || !/not found/i.test((err as Error).message)) throw err;
+      await sleep(1_500);
+    }
+  }
   const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !listed.includes(`"${name}"`));
   if (missing.length > 0) {
     runOnce(

@@ -25,6 +25,8 @@ export const CLUSTER_ENV: Record<string, string> = {
   TWINFLOW_TASK_QUEUE: 'twinflow',
   TWINFLOW_GPU_TASK_QUEUE: 'gpu-cpu-rehearsal',
   LANCEDB_URI: 's3://twinflow-cluster/lancedb',
+  // The rehearsal's site and embedding endpoint are on 127.0.0.1, which workers refuse to reach unless allowed.
+  TWINFLOW_ALLOW_NETWORKS: 'loopback',
   // Two CPU workers of 4 slots each on a 2-core machine.
   TWINFLOW_MAX_CONCURRENT_ACTIVITIES: '4',
 };

@@ -47,7 +47,8 @@ export async function startGeneratedSite(pages: number): Promise<GeneratedSite> 
       .join('\n');
     res
       .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
-      .end(`<!doctype html><html lang="en"><head><title>Article ${i}</title></head><body><main><article><h1>Article ${i}</h1>\n${paragraphs}\n</article></main></body></html>`);
+      // Zero-padded: a page titled "Article 404" is a soft 404 to the cleaner (lib/text/junk.ts), and rightly dropped.
+      .end(`<!doctype html><html lang="en"><head><title>Article ${String(i).padStart(5, '0')}</title></head><body><main><article><h1>Article ${String(i).padStart(5, '0')}</h1>\n${paragraphs}\n</article></main></body></html>`);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

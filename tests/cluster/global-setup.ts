@@ -18,7 +18,7 @@ export const REHEARSAL_ENV_FILE = path.join(CLUSTER_DIR, 'rehearsal-env.json');
 export default async function setup(): Promise<() => Promise<void>> {
   const log = (l: string) => process.stderr.write(`[cluster] ${l}\n`);
   const embed = await startOpenAIServer({ dimension: 16, delayMs: 5 });
-  const extra = { EMBEDDING_PROVIDER: 'openai', EMBEDDING_BASE_URL: embed.baseUrl, EMBEDDING_MODEL: 'fake-16', EMBEDDING_BATCH_SIZE: '64' };
+  const extra = { EMBEDDING_PROVIDER: 'openai', EMBEDDING_BASE_URL: embed.baseUrl, EMBEDDING_BATCH_SIZE: '64' };
   const o = clusterOptions(extra);
   // Workers left by an earlier run embed through an endpoint that is gone: they start afresh.
   for (const name of recordedNames(o.dir).filter((n) => n.startsWith('worker-'))) await stopProcess(o.dir, name, 5_000);

@@ -84,7 +84,11 @@ describe('cluster rehearsal', () => {
         return 0;
       }
     };
-    for (let i = 0; i < 600 && (await describeProgress()) < 4; i++) await sleep(500);
+    for (let i = 0; i < 600 && (await describeProgress()) < 4; i++) {
+      const { status } = await handle.describe();
+      if (status.name !== 'RUNNING') throw new Error(`the ingest ended (${status.name}) before the faults: ${JSON.stringify(await handle.result().catch((e: Error) => e.message)).slice(0, 2000)}`);
+      await sleep(500);
+    }
     mark('4 clean activities started: stopping the Temporal server');
     const bins = await ensureServerBinaries(config.home, () => undefined);
     const oldServer = await stopProcess(o.dir, 'temporal-server', 20_000);
