@@ -22,7 +22,8 @@ export default defineConfig({
           name: 'integration',
           include: ['tests/integration/**/*.test.ts'],
           // Minutes long (a real fine-tune): npm run test:secrets (vitest.secrets.config.ts).
-          exclude: ['tests/integration/security/secret-scan.test.ts'],
+          // Minutes long too (the trainer several times): npm run test:review (vitest.review.config.ts).
+          exclude: ['tests/integration/security/secret-scan.test.ts', 'tests/integration/train/review*.test.ts', 'tests/integration/train/eval-model*.test.ts'],
           env: testResourceEnv(),
           globalSetup: ['tests/harness/global-setup.ts'],
           // Temporal's native worker runs best in child processes, one file per process.

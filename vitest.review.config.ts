@@ -1,0 +1,21 @@
+/**
+ * The model comparison and human review suite (`npm run test:review`): tests/integration/train/review*.test.ts and
+ * eval-model*.test.ts, kept out of the default `vitest run` (vitest.config.ts) because each starts the real trainer
+ * (tiny model, CPU) several times: two variants, generation, the review wait; about 5-10 minutes on 2 busy cores.
+ * It runs on the integration test stack.
+ */
+import { defineConfig } from 'vitest/config';
+import { isClosedChannelRetry } from './client/closed-channel';
+import { testResourceEnv } from './tests/harness/resources';
+
+export default defineConfig({
+  test: {
+    onUnhandledError: (error) => !isClosedChannelRetry(error),
+    include: ['tests/integration/train/review*.test.ts', 'tests/integration/train/eval-model*.test.ts'],
+    globalSetup: ['tests/harness/global-setup.ts'],
+    env: testResourceEnv(),
+    pool: 'forks',
+    testTimeout: 900_000,
+    hookTimeout: 900_000,
+  },
+});
