@@ -12,6 +12,7 @@ import { buildDataset, DatasetInputError } from '../../../activities/dataset/bui
 import { parseRecords, RecordsError } from '../../../activities/dataset/records';
 import { ArtifactStore } from '../../../lib/artifacts';
 import { loadConfig, PROJECT_ROOT } from '../../../lib/config';
+import { testResourceEnv } from '../../harness/resources';
 import { datasetSpecSchema } from '../../../lib/schemas/train';
 
 let dir: string;
@@ -47,7 +48,8 @@ function spec(uri: string) {
 
 /** Runs the real dataset build up to its first error (no token counting, no S3 write happens before it). */
 async function buildError(uri: string): Promise<Error> {
-  const config = loadConfig({});
+  // The records live in a temp folder and the repository: allowed explicitly, as a worker would (TWINFLOW_ALLOW_PATHS).
+  const config = loadConfig(testResourceEnv());
   const err = await buildDataset({
     spec: spec(uri),
     tokenizer: 'unused',
