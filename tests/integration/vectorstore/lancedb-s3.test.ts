@@ -53,7 +53,7 @@ describe('LanceDB on S3 shared by several processes', () => {
     const collection = 'shared';
     const store = new LanceDBStore({ uri, storageOptions });
     await store.ensureCollection(collection, { dimension: DIM, distance: 'cosine' });
-    const rounds = 12;
+    const rounds = 6;
     const writers = [startWriter(collection, 'a', rounds), startWriter(collection, 'b', rounds)];
     await Promise.all(writers.map((w) => w.ready));
     for (const w of writers) w.proc.stdin!.write('go\n');
