@@ -169,13 +169,31 @@ export async function train(input: TrainInput): Promise<TrainResult> {
     // 2. Fine-tune.
     state.stage = 'finetune';
     state.training = undefined;
-    const fineTune = await gpu.fineTune({
+    let fineTune: FineTuneResult = await gpu.fineTune({
       baseModel: cfg.model.baseModel,
       trainUri: dataset.trainUri,
       validationUri: dataset.counts.validation > 0 ? dataset.validationUri : undefined,
       training: v.training,
       progressIntervalSeconds: cfg.gpu.progressIntervalSeconds,
     });
+    // 2b. Preference tuning (optional): DPO on the SFT adapter, with the same heartbeat/checkpoint/resume contract; its
+    // adapter is what is generated, scored and published. Inputs without `dpo` (all runs recorded before it existed)
+    // issue no new command, so replay needs no patch.
+    if (cfg.dpo) {
+      state.stage = 'dpo';
+      state.training = undefined;
+      const sft = fineTune;
+      fineTune = {
+        ...(await gpu.preferenceTune({
+          baseModel: cfg.model.baseModel,
+          trainUri: dataset.trainUri,
+          training: v.training,
+          progressIntervalSeconds: cfg.gpu.progressIntervalSeconds,
+          dpo: { sftAdapterUri: sft.adapterUri, settings: cfg.dpo },
+        })),
+        sft,
+      };
+    }
 
     // 3. Generation with the fine-tuned model (GPU) while the baselines answer the same prompts (CPU), once.
     state.stage = 'generate';
@@ -226,6 +244,10 @@ export async function train(input: TrainInput): Promise<TrainResult> {
     dataset: { name: dataset.name, version: dataset.version, testUri: dataset.testUri, counts: dataset.counts },
     evaluations,
     useStemmer: cfg.evaluation.useStemmer,
+    lossCurves: trained.flatMap((t) => [
+      ...(t.fineTune.sft?.lossCurveUri ? [{ model: t.name, stage: 'sft' as const, uri: t.fineTune.sft.lossCurveUri }] : []),
+      ...(t.fineTune.lossCurveUri ? [{ model: t.name, stage: t.fineTune.dpo ? ('dpo' as const) : ('sft' as const), uri: t.fineTune.lossCurveUri }] : []),
+    ]),
   });
 
   // 6. Human review, when asked for and when the gate would let the model through (a failing gate publishes

@@ -50,6 +50,8 @@ export interface ReportInput {
   dataset: Pick<DatasetRef, 'name' | 'version' | 'testUri' | 'counts'>;
   evaluations: ModelEvaluation[];
   useStemmer: boolean;
+  /** Loss curves (SVG) written by the trainer, by report row: copied next to the report and shown in it. */
+  lossCurves?: Array<{ model: string; stage: 'sft' | 'dpo'; uri: string }>;
 }
 
 /** The report name of a baseline: its own name, else the model id (+ "-fewshot"). */
@@ -164,7 +166,13 @@ export function createEvaluateActivities({ config, artifacts }: Deps) {
         `${input.name}: ${input.dataset.name} test split (${input.dataset.counts.test} examples)`,
       );
       const chart = await artifacts.putBytes(`${prefix}/chart.svg`, svg, 'image/svg+xml');
-      const markdown = reportMarkdown(input.evaluations, { ...input, workflowId: wf?.workflowId, runId: wf?.runId, chartFile: 'chart.svg' });
+      const lossCurves: Array<{ model: string; stage: string; file: string }> = [];
+      for (const c of input.lossCurves ?? []) {
+        const file = `loss-${c.model.replace(/[^A-Za-z0-9._-]/g, '-')}-${c.stage}.svg`;
+        await artifacts.putBytes(`${prefix}/${file}`, await artifacts.getBytes(c.uri), 'image/svg+xml');
+        lossCurves.push({ model: c.model, stage: c.stage, file });
+      }
+      const markdown = reportMarkdown(input.evaluations, { ...input, lossCurves, workflowId: wf?.workflowId, runId: wf?.runId, chartFile: 'chart.svg' });
       const report = await artifacts.putBytes(`${prefix}/report.md`, markdown, 'text/markdown; charset=utf-8');
       const json = await artifacts.putJson(`${prefix}/report.json`, {
         name: input.name,

@@ -32,6 +32,8 @@ export interface ReportContext {
   workflowId?: string;
   runId?: string;
   chartFile: string;
+  /** Training loss curves beside the report (files in the report folder). */
+  lossCurves?: Array<{ model: string; stage: string; file: string }>;
 }
 
 export function reportMarkdown(evals: readonly ModelEvaluation[], c: ReportContext): string {
@@ -42,6 +44,9 @@ export function reportMarkdown(evals: readonly ModelEvaluation[], c: ReportConte
     '',
     `![chart](${c.chartFile})`,
     '',
+    ...(c.lossCurves?.length
+      ? ['## Training loss', '', ...c.lossCurves.flatMap((l) => [`![${l.model} ${l.stage.toUpperCase()} loss](${l.file})`, '']), 'Per-step scalars (loss, learning rate, grad norm, tokens/s) are in each run\'s TensorBoard files (docs/training.md, "Tracking").', '']
+      : []),
     '## Details',
     '',
     detailsTable(evals),

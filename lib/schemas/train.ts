@@ -6,7 +6,7 @@
  * Secrets never appear here: API keys and the Hugging Face token come from the workers' environment.
  */
 import { z } from 'zod';
-import type { DpoMetrics } from './dpo';
+import { type DpoMetrics, dpoSchema } from './dpo';
 import { isWorkerCredential, workerCredentialMessage } from '../security/secrets';
 
 const slug = z
@@ -412,6 +412,8 @@ export const trainInputSchema = z
       })
       .strict(),
     training: trainingSchema.prefault({}),
+    /** Preference tuning (DPO) after SFT, before generation (lib/schemas/dpo.ts); absent: SFT only. */
+    dpo: dpoSchema.optional(),
     generation: generationSchema.prefault({}),
     evaluation: evaluationSchema.prefault({}),
     publish: publishSchema.optional(),

@@ -47,10 +47,10 @@ def dpo_config(trained: CliResult, tiny_model: Path, pairs: Path, out: Path, **o
 
 @pytest.fixture(scope="module")
 def pairs_file(work: Path) -> Path:
-    wrong = {"Paris": "Rome", "Rome": "Madrid", "Madrid": "Berlin", "Berlin": "Paris"}
+    # One consistent preference (never the made-up city), which a tiny model can pick up within a few steps.
     rows = [
         {"id": f"p{i}", "prompt": [{"role": "user", "content": f"What is the capital of {c}?"}],
-         "chosen": f"The capital of {c} is {k}.", "rejected": f"The capital of {c} is {wrong[k]}."}
+         "chosen": f"The capital of {c} is {k}.", "rejected": f"The capital of {c} is Atlantis."}
         for i, (c, k) in enumerate(CAPITALS * 4)
     ]
     return write_jsonl(work / "pairs.jsonl", rows)
