@@ -44,17 +44,20 @@ function noteText(i: number): string {
   let seed = i * 7919 + 17;
   const rnd = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
   const words = Array.from({ length: 36 }, () => WORDS[Math.floor(rnd() * WORDS.length)]!);
-  return `# Note ${i}\n\nEntry ${i} of the archive: ${words.join(' ')}.\n`;
+  // Zero-padded: a document titled "Note 404" is a soft 404 to the cleaner and would be dropped.
+  const n = String(i).padStart(6, '0');
+  return `# Note ${n}\n\nEntry ${n} of the archive: ${words.join(' ')}.\n`;
 }
 
 const config = loadConfig();
 // Folder sources are read from under TWINFLOW_ALLOW_PATHS (default <home>/data).
 const dataRoot = path.join(config.home, 'data', 'cost-growth');
-const lancedb = path.join(config.home, 'cost-growth-lancedb');
+/** A fresh LanceDB folder per size: the embedding cache lives in the store, and must not serve one size from another. */
+const lancedbFor = (n: number) => path.join(config.home, 'cost-growth-lancedb', String(n));
 
 function writeCorpus(n: number): string {
   const dir = path.join(dataRoot, String(n));
-  const marker = path.join(dir, '.complete');
+  const marker = path.join(dir, '.complete-v2');
   if (fs.existsSync(marker)) return dir;
   fs.rmSync(dir, { recursive: true, force: true });
   for (let i = 0; i < n; i++) {
@@ -72,7 +75,7 @@ interface WorkerProc {
   stop(): Promise<void>;
 }
 
-async function startWorker(taskQueue: string): Promise<WorkerProc> {
+async function startWorker(taskQueue: string, lancedb: string): Promise<WorkerProc> {
   const env = { ...process.env, TWINFLOW_TASK_QUEUE: taskQueue, LANCEDB_URI: lancedb, TWINFLOW_ALLOW_PATHS: dataRoot };
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'workers', 'cpu.ts')], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -131,7 +134,8 @@ for (const n of SIZES) {
   const taskQueue = `bench-cost-${n}-${Date.now()}`;
   const collection = `cost_${n}_${Date.now().toString(36)}`;
   const input: SyncInput = { collection, sources: [{ type: 'folder', id: 'notes', path: dir }], partSize: 500, concurrency: 2 };
-  const worker = await startWorker(taskQueue);
+  fs.rmSync(lancedbFor(n), { recursive: true, force: true });
+  const worker = await startWorker(taskQueue, lancedbFor(n));
   try {
     const run = async (name: string) => {
       const t0 = performance.now();

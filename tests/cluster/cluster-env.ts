@@ -27,6 +27,8 @@ export const CLUSTER_ENV: Record<string, string> = {
   LANCEDB_URI: 's3://twinflow-cluster/lancedb',
   // The rehearsal's site and embedding endpoint are on 127.0.0.1, which workers refuse to reach unless allowed.
   TWINFLOW_ALLOW_NETWORKS: 'loopback',
+  // What the sync and the training run read: the notes folder, the example dataset and the tiny model.
+  TWINFLOW_ALLOW_PATHS: ['.twinflow/data', 'examples', '.twinflow/test-models'].map((p) => path.join(PROJECT_ROOT, p)).join(','),
   // Two CPU workers of 4 slots each on a 2-core machine.
   TWINFLOW_MAX_CONCURRENT_ACTIVITIES: '4',
 };

@@ -53,7 +53,7 @@ describe('pipelines on the cluster', () => {
   const stamp = Date.now().toString(36);
   // Folder sources are read from under <home>/data (TWINFLOW_ALLOW_PATHS' default).
   const dir = path.join(config.home, 'data', 'cluster-rehearsal', `notes-${stamp}`);
-  const input: SyncInput = { collection: `cluster_sync_${stamp}`, sources: [{ type: 'folder', id: 'notes', path: dir }], partSize: 10, concurrency: 4 };
+  const input: SyncInput = { collection: `cluster_sync_${stamp}`, sources: [{ type: 'folder', id: 'notes', path: dir }], cleaning: { minChars: 50 }, partSize: 10, concurrency: 4 };
 
   it('a sync, then a change synced again: exact counts in the shared store', async () => {
     fs.mkdirSync(dir, { recursive: true });
@@ -92,7 +92,7 @@ describe('pipelines on the cluster', () => {
   it('a training run (tiny CPU config) through the CLI, trained by the cluster\'s GPU worker', async () => {
     tinyModelDir(); // examples/reviews/train-tiny-cpu.json points at .twinflow/test-models/tiny-llama
     const started = Date.now();
-    const { stdout } = await promisify(execFile)(path.join(PROJECT_ROOT, 'bin', 'twinflow'), ['train', 'examples/reviews/train-tiny-cpu.json', '--json'], {
+    const { stdout } = await promisify(execFile)(path.join(PROJECT_ROOT, 'bin', 'twinflow'), ['train', '-c', 'examples/reviews/train-tiny-cpu.json', '--json'], {
       cwd: PROJECT_ROOT,
       env: clusterProcessEnv(extra),
       maxBuffer: 16 * 1024 * 1024,
