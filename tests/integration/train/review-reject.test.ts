@@ -49,7 +49,7 @@ describe('human review: reject and timeout', () => {
       await untilReview(twinflow, rejected.workflowId);
       const outcome = await twinflow.reviewTrain(rejected.workflowId, { decision: 'reject', reason: 'ratings are off', by: 'tester' });
       expect(outcome).toMatchObject({ decision: 'reject', by: 'tester', timedOut: false });
-      await expect(twinflow.reviewTrain(rejected.workflowId, { decision: 'approve', reason: 'changed my mind', by: 'tester' })).rejects.toThrow(/already rejected|not awaiting review/);
+      await expect(twinflow.reviewTrain(rejected.workflowId, { decision: 'approve', reason: 'changed my mind', by: 'tester' })).rejects.toThrow(/already rejected|not awaiting review|already completed/);
       const r = (await rejected.result()) as TrainResult;
       expect(r.publish).toMatchObject({ published: false, gatePassed: true, files: [] });
       expect(r.publish!.reasons).toEqual(['rejected in review by tester: ratings are off']);

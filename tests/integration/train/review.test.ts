@@ -85,7 +85,8 @@ describe('human review before publishing', () => {
         await withPage(browser, cfg.stack.dir, 'review-page', async (p) => {
           await p.goto(server.url);
           const rows = p.locator('#review tbody tr');
-          await expect.poll(() => rows.count()).toBe(3);
+          // Every test example some model answered (the no-LLM floors score the whole split, the models maxExamples).
+          await expect.poll(() => rows.count()).toBeGreaterThanOrEqual(3);
           const headers = await p.locator('#review thead th').allInnerTexts();
           expect(headers.slice(2).map((h) => h.split('\n')[0])).toEqual(expect.arrayContaining(['gpt4o-mini', 'gpt4o-mini-fewshot', 'tiny-4K', 'tiny-8K']));
           const model = Number(await p.locator('#sort-worst').getAttribute('data-model'));
