@@ -58,6 +58,8 @@ export function bearerMatches(header: string | undefined, token: string): boolea
 export function requireBearer(token: string, setting: string): MiddlewareHandler {
   return async (c, next) => {
     const header = c.req.header('authorization');
+    // Not the Bearer scheme at all: a malformed request, not a wrong token (RFC 6750).
+    if (header && !/^Bearer +\S+$/i.test(header)) return c.json({ error: 'malformed Authorization header: expected "Bearer <token>"' }, 400);
     if (!bearerMatches(header, token)) {
       c.header('www-authenticate', 'Bearer');
       return c.json({ error: header ? 'invalid bearer token' : `missing bearer token: send "Authorization: Bearer <${setting}>"` }, 401);
