@@ -65,6 +65,8 @@ interface Exit {
   signal: NodeJS.Signals | null;
   listened: boolean;
   error?: Extract<ServeEvent, { event: 'error' }>;
+  /** The server's log lines before it was listening (kept back: a bad model is one line, not a log). */
+  startupLog: string[];
 }
 
 function runOnce(o: ServeOptions, port: number, onListening: (url: URL) => void): Promise<Exit> {
@@ -74,6 +76,7 @@ function runOnce(o: ServeOptions, port: number, onListening: (url: URL) => void)
   const child = spawn(o.python, serverArgs({ ...o, port }), { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let listened = false;
   let error: Exit['error'];
+  const startupLog: string[] = [];
   const stop = () => {
     try {
       if (child.pid) process.kill(-child.pid, 'SIGTERM');
@@ -82,7 +85,10 @@ function runOnce(o: ServeOptions, port: number, onListening: (url: URL) => void)
     }
   };
   o.signal.addEventListener('abort', stop, { once: true });
-  createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (l) => o.onLog(l));
+  createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (l) => {
+    if (listened) o.onLog(l);
+    else startupLog.push(l);
+  });
   createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
     let parsed: ReturnType<typeof serveEventSchema.safeParse>;
     try {
@@ -95,6 +101,7 @@ function runOnce(o: ServeOptions, port: number, onListening: (url: URL) => void)
     const ev = parsed.data;
     if (ev.event === 'listening') {
       listened = true;
+      for (const l of startupLog.splice(0)) o.onLog(l);
       onListening(new URL(ev.url));
     }
     if (ev.event === 'error') error = ev;
@@ -103,11 +110,11 @@ function runOnce(o: ServeOptions, port: number, onListening: (url: URL) => void)
   return new Promise((resolve) => {
     child.once('error', (err) => {
       o.signal.removeEventListener('abort', stop);
-      resolve({ code: null, signal: null, listened, error: { event: 'error', message: `cannot start ${o.python}: ${err.message}`, type: 'config' } });
+      resolve({ code: null, signal: null, listened, startupLog, error: { event: 'error', message: `cannot start ${o.python}: ${err.message}`, type: 'config' } });
     });
     child.once('close', (code, signal) => {
       o.signal.removeEventListener('abort', stop);
-      resolve({ code, signal, listened, error });
+      resolve({ code, signal, listened, startupLog, error });
     });
   });
 }
@@ -124,7 +131,7 @@ export async function superviseServer(o: ServeOptions): Promise<void> {
     if (o.signal.aborted) return;
     if (exit.code === 2 || exit.error?.type === 'config') throw new ConfigError(`model serve: ${exit.error?.message ?? `the server exited with code ${exit.code}`}`);
     const why = exit.error?.message ?? `exited with ${exit.signal ?? `code ${exit.code}`}`;
-    if (!exit.listened) throw new ConfigError(`model serve: the server stopped before it was listening: ${why}`);
+    if (!exit.listened) throw new ConfigError(`model serve: the server stopped before it was listening: ${why}\n${exit.startupLog.slice(-20).join('\n')}`);
     if (restarts >= o.restarts) throw new Error(`model serve: the server crashed ${restarts + 1} times, the last: ${why}`);
     restarts += 1;
     const delay = Math.min(1000 * 2 ** (restarts - 1), 10_000);
