@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     for b in backends:
         r = run_backend(b, model, data, work, seq, steps, qlora, device)
         if r["ok"] and peak:
-            r["mfu"] = round(r["tokens_per_second"] * fpt / (peak * 1e12), 4)
+            r["mfu"] = float(f"{r['tokens_per_second'] * fpt / (peak * 1e12):.4g}")  # 4 significant digits
         results.append(r)
     report = {
         "tiny": a.tiny,
