@@ -170,6 +170,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
     state.stage = 'finetune';
     state.training = undefined;
     let fineTune: FineTuneResult = await gpu.fineTune({
+      ...(cfg.variants && { variant: v.name }),
       baseModel: cfg.model.baseModel,
       trainUri: dataset.trainUri,
       validationUri: dataset.counts.validation > 0 ? dataset.validationUri : undefined,
@@ -185,6 +186,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
       const sft = fineTune;
       fineTune = {
         ...(await gpu.preferenceTune({
+          ...(cfg.variants && { variant: v.name }),
           baseModel: cfg.model.baseModel,
           trainUri: dataset.trainUri,
           training: v.training,

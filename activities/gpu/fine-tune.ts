@@ -27,6 +27,8 @@ import type { Dpo, DpoMetrics } from '../../lib/schemas/dpo';
 import { pipelineMetrics } from '../../lib/pipeline-metrics';
 
 export interface FineTuneInput {
+  /** One of several training variants of a run: its checkpoints, weights and tracking go under variants/<name>/. */
+  variant?: string;
   baseModel: string;
   trainUri: string;
   validationUri?: string;
@@ -129,7 +131,8 @@ export async function fineTune(
   const ctx = Context.current();
   const info = ctx.info;
   const attempt = info.attempt;
-  const runPrefix = runPrefixOf(info);
+  // Variants of one run must not share checkpoints (a retry would resume another variant's) or weights.
+  const runPrefix = `${runPrefixOf(info)}${input.variant ? `/variants/${input.variant.replace(/[^A-Za-z0-9._=-]/g, '_')}` : ''}`;
   const stage = input.dpo ? 'dpo' : 'finetune';
   const ckptPrefix = `${runPrefix}/${stage}/checkpoints`;
   const work = path.join(settings.workDir, sha256(runPrefix).slice(0, 16), stage);
