@@ -26,7 +26,8 @@ def test_events_are_well_formed(trained: CliResult) -> None:
     progress = trained.of("progress")
     assert [p["step"] for p in progress] == list(range(1, 9))  # logging_steps = 1
     for p in progress:
-        assert set(p) == {"event", "step", "max_steps", "epoch", "loss", "learning_rate", "tokens_per_second", "eta_seconds"}
+        assert set(p) == {"event", "step", "max_steps", "epoch", "loss", "learning_rate", "grad_norm", "tokens_per_second", "eta_seconds"}
+        assert p["grad_norm"] > 0
         assert p["max_steps"] == 8
         for k in ("epoch", "loss", "learning_rate", "tokens_per_second", "eta_seconds"):
             assert isinstance(p[k], NUMBER) and math.isfinite(p[k]) and p[k] >= 0, (k, p)
@@ -67,7 +68,8 @@ def test_adapter_and_done(trained: CliResult) -> None:
     assert (adapter / "tokenizer_config.json").is_file()
     assert done["merged_dir"] is None
     m = done["metrics"]
-    assert set(m) == {"train_loss", "runtime_seconds", "train_tokens", "global_step"}
+    assert set(m) == {"train_loss", "runtime_seconds", "train_tokens", "global_step", "peak_memory_bytes"}
+    assert m["peak_memory_bytes"] is None  # CPU
     assert m["global_step"] == 8 and m["runtime_seconds"] > 0 and m["train_loss"] > 0
     # 8 steps x 4 conversations of 30-35 tokens each
     assert 8 * 4 * 25 < m["train_tokens"] < 8 * 4 * 45
