@@ -41,9 +41,9 @@ const STATUS_ALIASES: Record<string, WorkflowExecutionStatusName> = {
   continued_as_new: 'CONTINUED_AS_NEW',
 };
 /** Values of the TwinflowStatus search attribute (a run that needs a person). */
-export const ATTENTION_STATUSES = ['deletions_held'];
+export const ATTENTION_STATUSES = ['deletions_held', 'awaiting_review'];
 
-/** --status values: execution statuses (running, failed, ...) and TwinflowStatus values (deletions_held). */
+/** --status values: execution statuses (running, failed, ...) and TwinflowStatus values (deletions_held, awaiting_review). */
 export function parseStatuses(values: readonly string[]): Pick<RunFilter, 'statuses' | 'attention'> {
   const statuses: WorkflowExecutionStatusName[] = [];
   const attention: string[] = [];
@@ -263,7 +263,7 @@ export function registerRunsCommands(program: Command): void {
     .description('runs by pipeline, collection, status and start time, newest first')
     .option('-p, --pipeline <name>', `${PIPELINE_NAMES.join(', ')} (repeatable)`, collect, [])
     .option('-c, --collection <name>', 'runs of this collection')
-    .option('-s, --status <status>', 'running, completed, failed, cancelled, terminated, timed-out, continued-as-new, or deletions_held (repeatable)', collect, [])
+    .option('-s, --status <status>', 'running, completed, failed, cancelled, terminated, timed-out, continued-as-new, deletions_held, or awaiting_review (repeatable)', collect, [])
     .option('--since <time>', 'started at or after: a date (2026-11-01, 2026-11-01T08:00:00Z) or a duration back from now (30m, 2h, 7d)')
     .option('--until <time>', 'started at or before (same forms)')
     .option('-n, --limit <n>', 'at most this many (1-1000)', '20')

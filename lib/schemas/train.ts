@@ -6,6 +6,7 @@
  * Secrets never appear here: API keys and the Hugging Face token come from the workers' environment.
  */
 import { z } from 'zod';
+import { ENDPOINT_URL_CREDENTIALS, urlCredentials } from './url-credentials';
 import { type DpoMetrics, dpoSchema } from './dpo';
 import { isWorkerCredential, workerCredentialMessage } from '../security/secrets';
 
@@ -49,7 +50,10 @@ export const llmEndpointSchema = z
   .object({
     model: z.string().min(1),
     /** Default: the worker's LLM_BASE_URL. */
-    baseUrl: z.url().optional(),
+    baseUrl: z
+      .url()
+      .refine((v) => urlCredentials(v) === undefined, ENDPOINT_URL_CREDENTIALS)
+      .optional(),
     /**
      * Name of the worker environment variable that holds the API key (never the key itself): one the worker declares
      * in TWINFLOW_API_KEYS (or LLM_API_KEY), whose key goes only to the base URL declared with it. The worker's own

@@ -33,7 +33,7 @@ describe('twinflow exit codes', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^error: unknown option '--bogus'/);
     expect(status.code).toBe(2);
-    expect(status.stderr.trim()).toBe('twinflow: --status: unknown status "weird" (expected running, completed, failed, cancelled, terminated, timed-out, continued-as-new, or deletions_held)');
+    expect(status.stderr.trim()).toBe('twinflow: --status: unknown status "weird" (expected running, completed, failed, cancelled, terminated, timed-out, continued-as-new, or deletions_held, awaiting_review)');
     expect(limit.code).toBe(2);
     expect(JSON.parse(limit.stdout)).toEqual({ error: { exitCode: 2, message: '--limit: expected a whole number from 1 to 1000, got "0"' } });
     expect(train.code).toBe(2);

@@ -68,7 +68,7 @@ describe('describeFailure: one readable line', () => {
 
 describe('runsQuery: filters → a visibility query', () => {
   it('lists every pipeline by workflow type (runs without search attributes too), without child runs', () => {
-    expect(runsQuery({}, ALL)).toBe("WorkflowType IN ('ingest', 'sync', 'train', 'evalRetrieval', 'stackCheck', 'syncOnEvents') AND WorkflowType NOT IN ('ingestSource')");
+    expect(runsQuery({}, ALL)).toBe("WorkflowType IN ('ingest', 'sync', 'train', 'evalRetrieval', 'evaluateModel', 'stackCheck', 'syncOnEvents') AND WorkflowType NOT IN ('ingestSource')");
     expect(runsQuery({ children: true }, ALL)).toMatch(/'syncOnEvents', 'ingestSource'\)$/);
   });
 
@@ -98,7 +98,8 @@ describe('runs flags', () => {
   it('parses statuses (execution statuses and TwinflowStatus values) and refuses others, naming the valid ones', () => {
     expect(parseStatuses(['running', 'timed-out,Canceled'])).toEqual({ statuses: ['RUNNING', 'TIMED_OUT', 'CANCELLED'] });
     expect(parseStatuses(['deletions-held'])).toEqual({ attention: ['deletions_held'] });
-    expect(() => parseStatuses(['runing'])).toThrow('--status: unknown status "runing" (expected running, completed, failed, cancelled, terminated, timed-out, continued-as-new, or deletions_held)');
+    expect(parseStatuses(['awaiting-review'])).toEqual({ attention: ['awaiting_review'] });
+    expect(() => parseStatuses(['runing'])).toThrow('--status: unknown status "runing" (expected running, completed, failed, cancelled, terminated, timed-out, continued-as-new, or deletions_held, awaiting_review)');
   });
 
   it('parses pipelines with aliases', () => {
