@@ -206,7 +206,7 @@ describe('train workflow on the real stack with the tiny model', () => {
     // Evaluation: the fine-tuned model and both baselines on the same test split; the scripted baselines' scores
     // are known exactly.
     const rows = Object.fromEntries(result.evaluations.map((e) => [e.model, e]));
-    expect(Object.keys(rows)).toEqual(['gpt4o-mini', 'gpt4o-mini-fewshot', 'tiny-llama-lora']);
+    expect(Object.keys(rows)).toEqual(['train-mean', 'nearest-train', 'gpt4o-mini', 'gpt4o-mini-fewshot', 'tiny-llama-lora']);
     expect(rows['gpt4o-mini']).toMatchObject({ rougeLsum: 1, formatCompliance: 1, count: result.dataset.counts.test });
     expect(rows['gpt4o-mini']!.ratingsRmse).toBeCloseTo(0.5, 12); // culture off by one on every example, 4 ratings
     expect(rows['gpt4o-mini-fewshot']).toMatchObject({ ratingsRmse: 0, formatCompliance: 1 });
