@@ -50,6 +50,8 @@ beforeAll(async () => {
     TWINFLOW_MINIO_CONSOLE_PORT: String(consolePort),
     TWINFLOW_STACK_DIR: stackDir,
     S3_BUCKET: BUCKET,
+    // The harness allows the shared stack's bucket only; this test's s3 source reads its own (docs/security.md).
+    TWINFLOW_ALLOW_BUCKETS: BUCKET,
     LANCEDB_URI: path.join(stackDir, 'lancedb'),
   });
   deps = createDeps(config);
