@@ -124,7 +124,7 @@ describe('LocalEmbedder', () => {
       writeFileSync(path.join(dir, 'broken-model', 'config.json'), '{"model_type": "bert"}');
       writeFileSync(path.join(dir, 'broken-model', 'onnx', 'model_quantized.onnx'), 'not an onnx file');
       await expect(LocalEmbedder.create({ model: 'broken-model', modelsDir: dir })).rejects.toThrow(
-        `Cannot load embedding model "${path.join(dir, 'broken-model')}" (q8) from the folder`,
+        `Cannot load embedding model "${path.join(dir, 'broken-model')}" (q8, cpu) from the folder`,
       );
     });
   });
