@@ -6,14 +6,13 @@
  * token, each client address gets `rateLimitPerMinute` requests a minute on /v1/* (429 after), no CORS headers unless
  * origins are configured (TWINFLOW_API_CORS_ORIGINS), and errors are JSON with a message, never a stack trace.
  */
-import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { streamSSE, stream as streamRaw } from 'hono/streaming';
-import type { AddressInfo } from 'node:net';
 import type { z } from 'zod';
 import { assertListenAllowed, jsonErrors, rateLimitPerClient, requireBearer } from '../lib/http/guard';
+import { listen, type Listening } from '../lib/http/listen';
 import { InputValidationError } from '../lib/schemas/validate';
 import { openApiDocument } from './openapi';
 import { askRequestSchema, OptionUnavailableError, searchRequestSchema } from './options';
@@ -152,30 +151,11 @@ export function createApi(rag: Rag, opts: ApiOptions = {}): Hono {
   return app;
 }
 
-export interface RunningApi {
-  url: string;
-  server: ServerType;
-  close(): Promise<void>;
-}
+export type RunningApi = Listening;
 
 /** Serves the API on host:port (port 0 = any free port). Refuses a non-loopback host without a token. */
 export async function startApi(rag: Rag, opts: ApiOptions & { host?: string; port?: number } = {}): Promise<RunningApi> {
   const host = opts.host ?? '127.0.0.1';
   assertListenAllowed(host, opts.token, 'twinflow serve', 'TWINFLOW_API_TOKEN');
-  const app = createApi(rag, opts);
-  return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname: host, port: opts.port ?? 8000 }, (info: AddressInfo) => {
-      const shownHost = info.family === 'IPv6' ? `[${info.address}]` : info.address;
-      resolve({
-        url: `http://${shownHost}:${info.port}`,
-        server,
-        close: () =>
-          new Promise<void>((res, rej) => {
-            if ('closeAllConnections' in server) server.closeAllConnections();
-            server.close((err) => (err ? rej(err) : res()));
-          }),
-      });
-    });
-    server.once('error', reject);
-  });
+  return listen(createApi(rag, opts), host, opts.port ?? 8000);
 }

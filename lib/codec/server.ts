@@ -11,14 +11,13 @@
  * X-Namespace, when the UI sends it, must be the namespace this server holds keys for (403 otherwise): keys are per
  * namespace, and a UI pointed at another namespace gets a clear answer instead of undecodable payloads.
  */
-import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
 import type { Payload } from '@temporalio/common';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { z } from 'zod';
 import { jsonErrors, rateLimitPerClient, requireBearer } from '../http/guard';
+import { listen, type Listening } from '../http/listen';
 import { type AesGcmCodec, PayloadDecryptionError } from './aes-gcm';
 
 export interface CodecServerOptions {
@@ -102,27 +101,8 @@ export function createCodecServerApp(o: CodecServerOptions): Hono {
   return app;
 }
 
-export interface RunningCodecServer {
-  url: string;
-  server: ServerType;
-  close(): Promise<void>;
-}
+export type RunningCodecServer = Listening;
 
 export async function startCodecServer(o: CodecServerOptions & { host: string; port: number }): Promise<RunningCodecServer> {
-  const app = createCodecServerApp(o);
-  return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname: o.host, port: o.port }, (info: AddressInfo) => {
-      const shownHost = info.family === 'IPv6' ? `[${info.address}]` : info.address;
-      resolve({
-        url: `http://${shownHost}:${info.port}`,
-        server,
-        close: () =>
-          new Promise<void>((res, rej) => {
-            if ('closeAllConnections' in server) server.closeAllConnections();
-            server.close((err) => (err ? rej(err) : res()));
-          }),
-      });
-    });
-    server.once('error', reject);
-  });
+  return listen(createCodecServerApp(o), o.host, o.port);
 }
