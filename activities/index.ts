@@ -2,8 +2,8 @@
 import type { Deps } from './deps';
 import { createDatasetActivities } from './dataset';
 import { createDiagnosticsActivities } from './diagnostics';
-import { createEvaluateActivities } from './evaluate';
-import { createRetrievalEvalActivities } from './eval-retrieval';
+import { createEvaluateActivities } from './model-eval';
+import { createRetrievalEvalActivities } from './retrieval-eval';
 import { createIngestActivities } from './ingest';
 import { createPublishActivities } from './publish';
 import { createSyncActivities } from './sync';

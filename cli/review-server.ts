@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { REVIEW_ACTIONS_MARKER } from '../activities/evaluate/review';
+import { REVIEW_ACTIONS_MARKER } from '../activities/model-eval/review';
 import type { ReviewDecision, ReviewOutcome } from '../lib/schemas/train';
 
 export interface ReviewServer {

@@ -26,7 +26,7 @@ import type { temporal } from '@temporalio/proto';
 import { dataConverterOptions } from '../lib/codec';
 import type { Config } from '../lib/config';
 import { stackCheckInputSchema, type StackCheckInput } from '../lib/schemas/diagnostics';
-import { type RetrievalEvalInput, retrievalEvalInputSchema, type RetrievalEvalProgress, type RetrievalEvalResult } from '../lib/schemas/eval';
+import { type RetrievalEvalInput, retrievalEvalInputSchema, type RetrievalEvalProgress, type RetrievalEvalResult } from '../lib/schemas/retrieval-eval';
 import { type IngestInput, ingestInputSchema, type IngestProgress, type IngestResult } from '../lib/schemas/ingest';
 import {
   type ObjectsChanged,
@@ -39,7 +39,7 @@ import {
   type SyncProgress,
   type SyncResult,
 } from '../lib/schemas/sync';
-import { type EvaluateModelInput, evaluateModelInputSchema, type EvaluateModelProgress, type EvaluateModelResult } from '../lib/schemas/evaluate-model';
+import { type EvaluateModelInput, evaluateModelInputSchema, type EvaluateModelProgress, type EvaluateModelResult } from '../lib/schemas/model-eval';
 import {
   REVIEW_UPDATE,
   type ReviewDecision,

@@ -12,10 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SEARCH_ATTRIBUTES } from '../infra/stack';
 import { stackCheckInputSchema } from '../lib/schemas/diagnostics';
-import { retrievalEvalInputSchema } from '../lib/schemas/eval';
+import { retrievalEvalInputSchema } from '../lib/schemas/retrieval-eval';
 import { ingestInputSchema } from '../lib/schemas/ingest';
 import { syncInputSchema, syncOnEventsInputSchema } from '../lib/schemas/sync';
-import { evaluateModelInputSchema } from '../lib/schemas/evaluate-model';
+import { evaluateModelInputSchema } from '../lib/schemas/model-eval';
 import { trainInputSchema } from '../lib/schemas/train';
 
 export const DOC_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'workflows.md');

@@ -16,7 +16,7 @@
 import { msToNumber } from '@temporalio/common/lib/time';
 import { ActivityCancellationType, ApplicationFailure, condition, defineQuery, defineSignal, defineUpdate, patched, setHandler } from '@temporalio/workflow';
 import type { DatasetActivities } from '../activities/dataset';
-import type { EvaluateActivities } from '../activities/evaluate';
+import type { EvaluateActivities } from '../activities/model-eval';
 import type { GpuActivities } from '../activities/gpu';
 import type { PublishActivities } from '../activities/publish';
 // The gate is a pure function of the evaluations (type-only imports, no I/O): deterministic, safe in workflow code.

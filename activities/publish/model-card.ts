@@ -5,7 +5,7 @@
  */
 import { stringify } from 'yaml';
 import type { DatasetRef, ModelEvaluation, ReviewOutcome, Training } from '../../lib/schemas/train';
-import { reportTable } from '../evaluate/report';
+import { reportTable } from '../model-eval/report';
 
 export interface ModelCardInput {
   repo: string;

@@ -18,7 +18,7 @@ import {
 } from '../../client';
 import { loadConfig } from '../../lib/config';
 import type { IngestProgress, IngestResult } from '../../lib/schemas/ingest';
-import type { RetrievalEvalProgress, RetrievalEvalResult } from '../../lib/schemas/eval';
+import type { RetrievalEvalProgress, RetrievalEvalResult } from '../../lib/schemas/retrieval-eval';
 import type { SyncProgress, SyncResult } from '../../lib/schemas/sync';
 import type { TrainProgress, TrainResult } from '../../lib/schemas/train';
 import { InputValidationError } from '../../lib/schemas/validate';
@@ -57,7 +57,7 @@ export function parseStatuses(values: readonly string[]): Pick<RunFilter, 'statu
   return { ...(statuses.length && { statuses: [...new Set(statuses)] }), ...(attention.length && { attention: [...new Set(attention)] }) };
 }
 
-const PIPELINE_ALIASES: Record<string, PipelineName> = { evalretrieval: 'eval', 'eval-retrieval': 'eval', 'stack-check': 'stackCheck', stackcheck: 'stackCheck', 'sync-on-events': 'syncOnEvents', synconevents: 'syncOnEvents' };
+const PIPELINE_ALIASES: Record<string, PipelineName> = { evalretrieval: 'eval', 'eval-retrieval': 'eval', 'retrieval-eval': 'eval', 'stack-check': 'stackCheck', stackcheck: 'stackCheck', 'sync-on-events': 'syncOnEvents', synconevents: 'syncOnEvents' };
 
 export function parsePipelines(values: readonly string[]): PipelineName[] {
   return values

@@ -293,7 +293,7 @@ export const evaluationSchema = z
   .object({
     useStemmer: z.boolean().default(true),
     baselines: z.array(baselineSchema).max(16).default([]),
-    /** The no-LLM floor baselines (rows "train-mean" and "nearest-train"; activities/evaluate/baseline.ts). */
+    /** The no-LLM floor baselines (rows "train-mean" and "nearest-train"; activities/model-eval/baseline.ts). */
     floors: z.array(z.enum(['train-mean', 'nearest-train'])).default(['train-mean', 'nearest-train']),
     /** Evaluate on the first N test examples only (smoke runs). */
     maxExamples: z.number().int().positive().optional(),
@@ -505,7 +505,7 @@ export interface ModelEvaluation {
   rougeLsum: number | null;
   /**
    * Over every rating of every test example: a rating the model did not give (or gave off the scale) counts as the
-   * worst error on the scale (activities/evaluate/score.ts MISSING_RATING_RULE), so dropping ratings never helps.
+   * worst error on the scale (activities/model-eval/score.ts MISSING_RATING_RULE), so dropping ratings never helps.
    */
   ratingsRmse: number | null;
   ratingsMae: number | null;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeps } from '../../../activities/deps';
 import { modelEvalInput } from '../../../cli/commands/eval';
 import { TwinflowClient } from '../../../client';
-import type { EvaluateModelInput, EvaluateModelResult } from '../../../lib/schemas/evaluate-model';
+import type { EvaluateModelInput, EvaluateModelResult } from '../../../lib/schemas/model-eval';
 import { testConfig } from '../../harness/stack';
 import { type OpenAIChatServer, startOpenAIChatServer } from '../../helpers/openai-chat-server';
 import { baselineResponder, recordReplayHistory, withTrainWorkers, writeSmallDataset } from './review-fixtures';

@@ -1,10 +1,10 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baselineMessages, pickShots } from '../../../activities/evaluate/baseline';
-import { renderChart } from '../../../activities/evaluate/chart';
-import { reportTable } from '../../../activities/evaluate/report';
-import { scorePredictions } from '../../../activities/evaluate/score';
+import { baselineMessages, pickShots } from '../../../activities/model-eval/baseline';
+import { renderChart } from '../../../activities/model-eval/chart';
+import { reportTable } from '../../../activities/model-eval/report';
+import { scorePredictions } from '../../../activities/model-eval/score';
 import { trainerConfig } from '../../../activities/gpu/fine-tune';
 import { createPublishActivities } from '../../../activities/publish';
 import { checkGate } from '../../../activities/publish/gate';

@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { floorPredictions, meanRatings } from '../../../activities/evaluate/baseline';
-import { detailsTable } from '../../../activities/evaluate/report';
-import { missingRatingError, scorePredictions } from '../../../activities/evaluate/score';
+import { floorPredictions, meanRatings } from '../../../activities/model-eval/baseline';
+import { detailsTable } from '../../../activities/model-eval/report';
+import { missingRatingError, scorePredictions } from '../../../activities/model-eval/score';
 import { checkGate } from '../../../activities/publish/gate';
 import { PROJECT_ROOT } from '../../../lib/config';
 import { bm25Index } from '../../../lib/metrics/nearest';

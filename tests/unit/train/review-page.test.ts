@@ -1,8 +1,8 @@
 /** The review page, the review and variant settings, the baseline cache key and the card's review line. */
 import { describe, expect, it } from 'vitest';
-import { baselineCacheKey } from '../../../activities/evaluate/cache';
-import { exampleRmse, renderReviewPage, REVIEW_ACTIONS_MARKER } from '../../../activities/evaluate/review';
-import type { ExampleResult } from '../../../activities/evaluate/score';
+import { baselineCacheKey } from '../../../activities/model-eval/cache';
+import { exampleRmse, renderReviewPage, REVIEW_ACTIONS_MARKER } from '../../../activities/model-eval/review';
+import type { ExampleResult } from '../../../activities/model-eval/score';
 import { reviewLine } from '../../../activities/publish/model-card';
 import { type Example, type ModelEvaluation, reviewDecisionSchema, reviewSettingsOf, trainInputSchema } from '../../../lib/schemas/train';
 

@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ArtifactNotFoundError } from '../../lib/artifacts';
-import type { RetrievalEvalResult } from '../../lib/schemas/eval';
+import type { RetrievalEvalResult } from '../../lib/schemas/retrieval-eval';
 import type { Deps } from '../deps';
 
 export interface PrepareRetrievalEvalInput {

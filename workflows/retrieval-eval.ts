@@ -5,8 +5,8 @@
  * same code computes them (rag/eval/retrieval.ts). Report: <outPrefix>/retrieval-eval.{md,json} in S3.
  */
 import { defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { RetrievalEvalActivities } from '../activities/eval-retrieval';
-import { type RetrievalEvalInput, retrievalEvalInputSchema, type RetrievalEvalProgress, type RetrievalEvalResult } from '../lib/schemas/eval';
+import type { RetrievalEvalActivities } from '../activities/retrieval-eval';
+import { type RetrievalEvalInput, retrievalEvalInputSchema, type RetrievalEvalProgress, type RetrievalEvalResult } from '../lib/schemas/retrieval-eval';
 import { runBounded } from './concurrency';
 import { validateWorkflowInput } from './validation';
 import { proxySummarizedActivities, startVisibility } from './visibility';

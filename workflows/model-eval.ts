@@ -7,9 +7,9 @@
  */
 import { ActivityCancellationType, ApplicationFailure, defineQuery, setHandler } from '@temporalio/workflow';
 import type { DatasetActivities } from '../activities/dataset';
-import type { EvaluateActivities } from '../activities/evaluate';
+import type { EvaluateActivities } from '../activities/model-eval';
 import type { GpuActivities } from '../activities/gpu';
-import { type EvaluateModelInput, evaluateModelInputSchema, type EvaluateModelProgress, type EvaluateModelResult } from '../lib/schemas/evaluate-model';
+import { type EvaluateModelInput, evaluateModelInputSchema, type EvaluateModelProgress, type EvaluateModelResult } from '../lib/schemas/model-eval';
 import type { ModelEvaluation } from '../lib/schemas/train';
 import { validateWorkflowInput } from './validation';
 import { proxySummarizedActivities, startVisibility } from './visibility';

@@ -44,7 +44,7 @@ export async function runBaselinePredictions(
     maxTokens: number;
     onProgress?: (done: number) => void;
     signal?: AbortSignal;
-    /** Asks instead of `client.chat` (the S3 answer cache, activities/evaluate/cache.ts), given the example id. */
+    /** Asks instead of `client.chat` (the S3 answer cache, activities/model-eval/cache.ts), given the example id. */
     ask?: (exampleId: string, messages: ChatMessage[], opts: { temperature: number; maxTokens: number; signal?: AbortSignal }) => Promise<{ content: string }>;
   },
 ): Promise<{ predictions: Prediction[]; failed: number }> {
