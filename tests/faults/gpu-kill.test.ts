@@ -11,11 +11,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeps } from '../../activities/deps';
-import { PROJECT_ROOT } from '../../lib/config';
 import { TRAIN_PROGRESS_QUERY, type TrainInput, type TrainingProgress, type TrainProgress, type TrainResult } from '../../lib/schemas/train';
 import { recordFaultRow } from '../harness/fault-report';
 import { faultConfig } from '../harness/fault-stack';
 import { startWorkerProcess, type WorkerProcess } from '../harness/fault-worker';
+import { tinyCompanyTrainInput } from '../helpers/company-reviews';
 import { alive } from '../helpers/process';
 import { tinyModelDir } from '../integration/train/tiny-model';
 import { scratchDir } from './support/run';
@@ -40,38 +40,15 @@ afterAll(async () => {
 });
 
 function trainInput(tiny: string, gpuTaskQueue: string): TrainInput {
-  return {
+  return tinyCompanyTrainInput({
     name: 'faults-tiny-reviewer',
-    dataset: {
-      name: 'company-reviews',
-      source: {
-        kind: 'records',
-        uri: path.join(PROJECT_ROOT, 'examples/reviews/companies.jsonl'),
-        idField: 'id',
-        template: { system: 'You review companies as an employee would.', user: 'Review {{name}}: {{description}}', response: '{{review}}', ratingFields: { balance: 'work_life_balance' } },
-      },
-      format: { ratings: { keys: ['overall', 'culture', 'compensation', 'balance'] } },
-      split: { validation: 0, test: 0.1, seed: 42 },
-      tokenizer: tiny,
-      maxSeqLength: 512,
-    },
-    model: { baseModel: tiny, name: 'tiny-llama-lora' },
-    training: {
-      maxSteps: MAX_STEPS,
-      saveSteps: SAVE_STEPS,
-      loggingSteps: 1,
-      perDeviceBatchSize: 2,
-      gradientAccumulationSteps: 1,
-      learningRate: 1e-3,
-      warmupRatio: 0,
-      gradientCheckpointing: false,
-      device: 'cpu',
-      lora: { r: 4, alpha: 8, dropout: 0 },
-    },
-    generation: { maxNewTokens: 16, batchSize: 8, device: 'cpu' },
+    tiny,
+    model: 'tiny-llama-lora',
+    training: { maxSteps: MAX_STEPS, saveSteps: SAVE_STEPS },
+    generation: { maxNewTokens: 16 },
     // The run's own knob: a dead GPU worker's attempt is retried 10 s after its last heartbeat.
     gpu: { taskQueue: gpuTaskQueue, heartbeatTimeout: '10 seconds', progressIntervalSeconds: 0.01, retryInitialInterval: '1 second', maximumAttempts: 3 },
-  };
+  });
 }
 
 describe('kill -9 of the GPU worker', () => {

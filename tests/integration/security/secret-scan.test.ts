@@ -24,16 +24,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../../activities';
 import { createDeps } from '../../../activities/deps';
-import { createGpuActivities } from '../../../activities/gpu';
-import { PROJECT_ROOT } from '../../../lib/config';
 import type { TrainInput } from '../../../lib/schemas/train';
-import { createWorker } from '../../../workers/worker';
 import { testConfig } from '../../harness/stack';
-import { withWorker } from '../../harness/worker';
+import { withTrainWorkers } from '../../harness/train-workers';
+import { tinyCompanyTrainInput } from '../../helpers/company-reviews';
 import { type HfHubServer, startHfHubServer } from '../../helpers/hf-hub-server';
 import { type OpenAIChatServer, startOpenAIChatServer } from '../../helpers/openai-chat-server';
 import { type OpenAIServer, startOpenAIServer } from '../../helpers/openai-server';
@@ -190,45 +187,26 @@ afterAll(async () => {
 });
 
 function trainInput(name: string, gpuTaskQueue: string, patch: Partial<TrainInput> = {}): TrainInput {
-  return {
-    name,
-    dataset: {
-      name: `scan-${RUN}`,
-      source: {
-        kind: 'records',
-        uri: path.join(PROJECT_ROOT, 'examples/reviews/companies.jsonl'),
-        idField: 'id',
-        template: { user: 'Review {{name}}: {{description}}', response: '{{review}}', ratingFields: { balance: 'work_life_balance' } },
+  return tinyCompanyTrainInput(
+    {
+      name,
+      tiny,
+      model: 'tiny-scan',
+      dataset: { name: `scan-${RUN}`, system: null },
+      training: { maxSteps: 2, saveSteps: 2 },
+      gpu: { taskQueue: gpuTaskQueue, heartbeatTimeout: '30 seconds', progressIntervalSeconds: 0.5 },
+    },
+    {
+      evaluation: {
+        baselines: [
+          { model: 'gpt-4o-mini', name: 'own-key' }, // LLM_API_KEY, to LLM_BASE_URL
+          { model: 'gpt-4o-mini', name: 'lent-key', apiKeyEnv: 'TEACHER_KEY' }, // declared in TWINFLOW_API_KEYS
+        ],
       },
-      format: { ratings: { keys: ['overall', 'culture', 'compensation', 'balance'] } },
-      split: { validation: 0, test: 0.1, seed: 42 },
-      tokenizer: tiny,
-      maxSeqLength: 512,
+      publish: { repo: `acme/scan-${RUN}`, gate: { minRougeLsum: 0 } },
+      ...patch,
     },
-    model: { baseModel: tiny, name: 'tiny-scan' },
-    training: {
-      maxSteps: 2,
-      saveSteps: 2,
-      loggingSteps: 1,
-      perDeviceBatchSize: 2,
-      gradientAccumulationSteps: 1,
-      learningRate: 1e-3,
-      warmupRatio: 0,
-      gradientCheckpointing: false,
-      device: 'cpu',
-      lora: { r: 4, alpha: 8, dropout: 0 },
-    },
-    generation: { maxNewTokens: 8, batchSize: 8, device: 'cpu' },
-    evaluation: {
-      baselines: [
-        { model: 'gpt-4o-mini', name: 'own-key' }, // LLM_API_KEY, to LLM_BASE_URL
-        { model: 'gpt-4o-mini', name: 'lent-key', apiKeyEnv: 'TEACHER_KEY' }, // declared in TWINFLOW_API_KEYS
-      ],
-    },
-    publish: { repo: `acme/scan-${RUN}`, gate: { minRougeLsum: 0 } },
-    gpu: { taskQueue: gpuTaskQueue, heartbeatTimeout: '30 seconds', progressIntervalSeconds: 0.5 },
-    ...patch,
-  } as TrainInput;
+  );
 }
 
 describe('secrets stay on the workers', () => {
@@ -258,40 +236,36 @@ describe('secrets stay on the workers', () => {
     const ids: string[] = [];
 
     const histories: Haystack[] = [];
-    await withWorker(config, createActivities(deps), async ({ client, taskQueue }) => {
-      const connection = await NativeConnection.connect({ address: config.temporal.address });
-      let gpu: Worker | undefined;
-      try {
-        gpu = await createWorker({ config, connection, taskQueue: gpuTaskQueue, activities: createGpuActivities(deps), maxConcurrentActivities: 1, withWorkflows: false, shutdownGraceTime: '5 seconds' });
-        await gpu.runUntil(async () => {
-          const run = async (type: string, id: string, input: unknown, fails = false) => {
-            ids.push(id);
-            const handle = await client.workflow.start(type, { taskQueue, workflowId: id, args: [input] });
-            if (fails) await expect(handle.result()).rejects.toThrow();
-            else return handle.result();
-          };
-          const ingest = await run('ingest', `scan-ingest-${PLANTED}`, { collection, sources });
-          expect((ingest as { documents: { loaded: number } }).documents.loaded).toBe(2); // the folder note and the private README
-          await run('sync', `scan-sync-${RUN}`, { collection, sources });
-          const store = await deps.vectorStore();
-          const docIds: string[] = [];
-          for await (const p of store.scroll(collection)) docIds.push(p.payload.docId);
-          expect(docIds.length).toBeGreaterThan(0);
-          const queries = await deps.artifacts.putBytes(`test/secret-scan/${RUN}/queries.jsonl`, JSON.stringify({ id: 'q1', query: 'release train', relevantDocIds: [docIds[0]] }));
-          await run('evalRetrieval', `scan-eval-${RUN}`, { queries: queries.uri, collections: [collection], configs: ['vector'] });
-          await run('train', `scan-train-${RUN}`, trainInput(`scan-${RUN}`, gpuTaskQueue));
-          // Failing runs: an input naming a worker credential, and records the worker does not allow.
-          const refused = trainInput(`scan-refused-${RUN}`, gpuTaskQueue, { evaluation: { baselines: [{ model: 'm', apiKeyEnv: 'HF_TOKEN' }] } } as Partial<TrainInput>);
-          await run('train', `scan-fail-credential-${RUN}`, refused, true);
-          const outside = trainInput(`scan-outside-${RUN}`, gpuTaskQueue);
-          (outside.dataset as { source: { uri: string } }).source.uri = '/etc/passwd';
-          await run('train', `scan-fail-path-${RUN}`, outside, true);
-        });
-      } finally {
-        await connection.close();
-      }
-      await collectHistories(client, taskQueue, ids, histories);
-    });
+    // The histories are read once every run has ended, while the workers still poll.
+    await withTrainWorkers(
+      config,
+      async ({ client, taskQueue }) => {
+        const run = async (type: string, id: string, input: unknown, fails = false) => {
+          ids.push(id);
+          const handle = await client.workflow.start(type, { taskQueue, workflowId: id, args: [input] });
+          if (fails) await expect(handle.result()).rejects.toThrow();
+          else return handle.result();
+        };
+        const ingest = await run('ingest', `scan-ingest-${PLANTED}`, { collection, sources });
+        expect((ingest as { documents: { loaded: number } }).documents.loaded).toBe(2); // the folder note and the private README
+        await run('sync', `scan-sync-${RUN}`, { collection, sources });
+        const store = await deps.vectorStore();
+        const docIds: string[] = [];
+        for await (const p of store.scroll(collection)) docIds.push(p.payload.docId);
+        expect(docIds.length).toBeGreaterThan(0);
+        const queries = await deps.artifacts.putBytes(`test/secret-scan/${RUN}/queries.jsonl`, JSON.stringify({ id: 'q1', query: 'release train', relevantDocIds: [docIds[0]] }));
+        await run('evalRetrieval', `scan-eval-${RUN}`, { queries: queries.uri, collections: [collection], configs: ['vector'] });
+        await run('train', `scan-train-${RUN}`, trainInput(`scan-${RUN}`, gpuTaskQueue));
+        // Failing runs: an input naming a worker credential, and records the worker does not allow.
+        const refused = trainInput(`scan-refused-${RUN}`, gpuTaskQueue, { evaluation: { baselines: [{ model: 'm', apiKeyEnv: 'HF_TOKEN' }] } } as Partial<TrainInput>);
+        await run('train', `scan-fail-credential-${RUN}`, refused, true);
+        const outside = trainInput(`scan-outside-${RUN}`, gpuTaskQueue);
+        (outside.dataset as { source: { uri: string } }).source.uri = '/etc/passwd';
+        await run('train', `scan-fail-path-${RUN}`, outside, true);
+        await collectHistories(client, taskQueue, ids, histories);
+      },
+      { deps, gpuTaskQueue },
+    );
 
     // Every secret was really in play: each fake saw its own value (and only its own).
     expect(llm.requests.some((r) => r.headers.authorization === `Bearer ${SECRETS.LLM_API_KEY}`)).toBe(true);

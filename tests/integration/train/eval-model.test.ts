@@ -10,7 +10,8 @@ import { TwinflowClient } from '../../../client';
 import type { EvaluateModelInput, EvaluateModelResult } from '../../../lib/schemas/model-eval';
 import { testConfig } from '../../harness/stack';
 import { type OpenAIChatServer, startOpenAIChatServer } from '../../helpers/openai-chat-server';
-import { baselineResponder, recordReplayHistory, withTrainWorkers, writeSmallDataset } from './review-fixtures';
+import { withTrainWorkers } from '../../harness/train-workers';
+import { baselineResponder, recordReplayHistory, writeSmallDataset } from './review-fixtures';
 import { tinyModelDir } from './tiny-model';
 
 let tiny: string;

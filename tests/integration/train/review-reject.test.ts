@@ -5,10 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeps } from '../../../activities/deps';
 import { TwinflowClient } from '../../../client';
-import type { TrainProgress, TrainResult } from '../../../lib/schemas/train';
+import type { TrainResult } from '../../../lib/schemas/train';
 import { testConfig } from '../../harness/stack';
 import { type OpenAIChatServer, startOpenAIChatServer } from '../../helpers/openai-chat-server';
-import { baselineResponder, tinyTrainInput, withTrainWorkers } from './review-fixtures';
+import { withTrainWorkers } from '../../harness/train-workers';
+import { baselineResponder, tinyTrainInput, untilReview } from './review-fixtures';
 import { tinyModelDir } from './tiny-model';
 
 let tiny: string;
@@ -23,14 +24,6 @@ afterAll(async () => {
 });
 
 const config = () => testConfig({ LLM_BASE_URL: chat.baseUrl, LLM_API_KEY: 'sk-review' });
-
-async function untilReview(twinflow: TwinflowClient, workflowId: string): Promise<TrainProgress> {
-  let p: TrainProgress | undefined;
-  await expect
-    .poll(async () => (p = await twinflow.trainProgress(workflowId).catch(() => undefined))?.stage, { timeout: 800_000, interval: 1000 })
-    .toBe('review');
-  return p!;
-}
 
 
 describe('human review: reject and timeout', () => {

@@ -10,11 +10,12 @@ import { createDeps } from '../../../activities/deps';
 import { fetchReviewPage } from '../../../cli/commands/train';
 import { serveReview } from '../../../cli/review-server';
 import { TwinflowClient } from '../../../client';
-import type { TrainProgress, TrainResult } from '../../../lib/schemas/train';
+import type { TrainResult } from '../../../lib/schemas/train';
 import { testConfig } from '../../harness/stack';
 import { type OpenAIChatServer, startOpenAIChatServer } from '../../helpers/openai-chat-server';
 import { launchChromium, withPage } from '../../helpers/web-ui';
-import { baselineResponder, recordReplayHistory, tinyTrainInput, withTrainWorkers } from './review-fixtures';
+import { withTrainWorkers } from '../../harness/train-workers';
+import { baselineResponder, recordReplayHistory, tinyTrainInput, untilReview } from './review-fixtures';
 import { tinyModelDir } from './tiny-model';
 
 let tiny: string;
@@ -32,14 +33,6 @@ afterAll(async () => {
 });
 
 const config = () => testConfig({ LLM_BASE_URL: chat.baseUrl, LLM_API_KEY: 'sk-review' });
-
-async function untilReview(twinflow: TwinflowClient, workflowId: string): Promise<TrainProgress> {
-  let p: TrainProgress | undefined;
-  await expect
-    .poll(async () => (p = await twinflow.trainProgress(workflowId).catch(() => undefined))?.stage, { timeout: 800_000, interval: 1000 })
-    .toBe('review');
-  return p!;
-}
 
 async function statusOf(twinflow: TwinflowClient, workflowId: string): Promise<unknown> {
   const sa = (await twinflow.client.workflow.getHandle(workflowId).describe()).searchAttributes as Record<string, unknown[] | undefined>;

@@ -3,34 +3,22 @@
  * and a GPU-queue worker in this process, the real Python trainer as a subprocess, baselines served by an
  * OpenAI-compatible HTTP server, publishing to a Hub-compatible HTTP server.
  */
-import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../../activities';
 import { createDeps } from '../../../activities/deps';
-import { createGpuActivities, type GpuHooks } from '../../../activities/gpu';
-import { PROJECT_ROOT } from '../../../lib/config';
+import type { GpuHooks } from '../../../activities/gpu';
+import type { Config } from '../../../lib/config';
 import { formatOutput } from '../../../lib/metrics/output-format';
-import { type TrainInput, type TrainProgress, type TrainResult, outputFormatSchema, TRAIN_PROGRESS_QUERY } from '../../../lib/schemas/train';
-import { createWorker } from '../../../workers/worker';
+import { type TrainInput, type TrainProgress, type TrainResult, TRAIN_PROGRESS_QUERY } from '../../../lib/schemas/train';
 import { testConfig } from '../../harness/stack';
-import { withWorker } from '../../harness/worker';
+import { type TrainWorkers, withTrainWorkers } from '../../harness/train-workers';
+import { companies, ratingsOf, reviewFormat, tinyCompanyTrainInput } from '../../helpers/company-reviews';
 import { type HfHubServer, startHfHubServer } from '../../helpers/hf-hub-server';
 import { type OpenAIChatServer, startOpenAIChatServer } from '../../helpers/openai-chat-server';
 import { tinyModelDir } from './tiny-model';
 import { alive } from '../../helpers/process';
 
 const HF_TOKEN = 'hf_integration_token';
-const companies = fs
-  .readFileSync(path.join(PROJECT_ROOT, 'examples/reviews/companies.jsonl'), 'utf8')
-  .split('\n')
-  .filter(Boolean)
-  .map((l) => JSON.parse(l) as Record<string, string | number>);
-const format = outputFormatSchema.parse({ ratings: { keys: ['overall', 'culture', 'compensation', 'balance'] } });
-
 let tiny: string;
 let chat: OpenAIChatServer;
 let hub: HfHubServer;
@@ -47,10 +35,10 @@ beforeAll(async () => {
       const last = messages.at(-1)!.content;
       const c = companies.find((x) => last.startsWith(`Review ${x.name}:`));
       if (!c) return { content: 'I do not know this company.' };
-      const ratings = { overall: Number(c.overall), culture: Number(c.culture), compensation: Number(c.compensation), balance: Number(c.work_life_balance) };
+      const ratings = ratingsOf(c);
       const fewShot = messages.filter((m) => m.role === 'assistant').length > 0;
-      if (fewShot) return { content: formatOutput(String(c.review).split('\n')[0]!, ratings, format) };
-      return { content: formatOutput(String(c.review), { ...ratings, culture: ratings.culture === 5 ? 4 : ratings.culture + 1 }, format) };
+      if (fewShot) return { content: formatOutput(String(c.review).split('\n')[0]!, ratings, reviewFormat) };
+      return { content: formatOutput(String(c.review), { ...ratings, culture: ratings.culture === 5 ? 4 : ratings.culture + 1 }, reviewFormat) };
     },
   });
 }, 120_000);
@@ -61,71 +49,21 @@ afterAll(async () => {
 });
 
 function trainInput(name: string, gpuTaskQueue: string, patch: Partial<TrainInput> = {}): TrainInput {
-  return {
-    name,
-    dataset: {
-      name: 'company-reviews',
-      source: {
-        kind: 'records',
-        uri: path.join(PROJECT_ROOT, 'examples/reviews/companies.jsonl'),
-        idField: 'id',
-        template: {
-          system: 'You review companies as an employee would.',
-          user: 'Review {{name}}: {{description}}',
-          response: '{{review}}',
-          ratingFields: { balance: 'work_life_balance' },
-        },
-      },
-      format: { ratings: { keys: ['overall', 'culture', 'compensation', 'balance'] } },
-      // No validation split: the trainer would evaluate at every checkpoint, which costs seconds per step here.
-      split: { validation: 0, test: 0.1, seed: 42 },
-      tokenizer: tiny,
-      maxSeqLength: 512,
+  return tinyCompanyTrainInput(
+    {
+      name,
+      tiny,
+      model: 'tiny-llama-lora',
+      training: { maxSteps: 8, saveSteps: 2, saveTotalLimit: 2 },
+      generation: { maxNewTokens: 16 },
+      gpu: { taskQueue: gpuTaskQueue, heartbeatTimeout: '5 seconds', progressIntervalSeconds: 0.2, retryInitialInterval: '1 second', maximumAttempts: 3 },
     },
-    model: { baseModel: tiny, name: 'tiny-llama-lora' },
-    training: {
-      maxSteps: 8,
-      saveSteps: 2,
-      loggingSteps: 1,
-      saveTotalLimit: 2,
-      perDeviceBatchSize: 2,
-      gradientAccumulationSteps: 1,
-      learningRate: 1e-3,
-      warmupRatio: 0,
-      gradientCheckpointing: false,
-      device: 'cpu',
-      lora: { r: 4, alpha: 8, dropout: 0 },
-    },
-    generation: { maxNewTokens: 16, batchSize: 8, device: 'cpu' },
-    gpu: { taskQueue: gpuTaskQueue, heartbeatTimeout: '5 seconds', progressIntervalSeconds: 0.2, retryInitialInterval: '1 second', maximumAttempts: 3 },
-    ...patch,
-  };
+    patch,
+  );
 }
 
-/** Runs the CPU worker (workflows + CPU activities) and a GPU-queue worker (fine-tune, generate) around `fn`. */
-async function withWorkers<T>(config: ReturnType<typeof testConfig>, hooks: GpuHooks, fn: (ctx: { client: Client; taskQueue: string; gpuTaskQueue: string }) => Promise<T>): Promise<T> {
-  const deps = createDeps(config);
-  await deps.artifacts.ensureBucket();
-  const gpuTaskQueue = `gpu-test-${randomUUID()}`;
-  return withWorker(config, createActivities(deps), async ({ client, taskQueue }) => {
-    const connection = await NativeConnection.connect({ address: config.temporal.address });
-    let gpuWorker: Worker | undefined;
-    try {
-      gpuWorker = await createWorker({
-        config,
-        connection,
-        taskQueue: gpuTaskQueue,
-        activities: createGpuActivities(deps, { hooks }),
-        maxConcurrentActivities: 1,
-        withWorkflows: false,
-        shutdownGraceTime: '5 seconds',
-      });
-      return await gpuWorker.runUntil(fn({ client, taskQueue, gpuTaskQueue }));
-    } finally {
-      await connection.close();
-    }
-  });
-}
+/** The CPU and GPU-queue workers (tests/harness/train-workers.ts), the trainer observed through `hooks`. */
+const withWorkers = <T>(config: Config, hooks: GpuHooks, fn: (ctx: TrainWorkers) => Promise<T>): Promise<T> => withTrainWorkers(config, fn, { hooks });
 
 describe('train workflow on the real stack with the tiny model', () => {
   const config = testConfig({ HF_TOKEN, HF_HUB_URL: 'http://placeholder', LLM_API_KEY: 'sk-baseline' });
