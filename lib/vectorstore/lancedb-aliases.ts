@@ -1,6 +1,7 @@
 /**
- * Where LanceDB collection aliases live: beside the tables. One small JSON document per alias, replaced in one
- * step, so a reader sees the old target or the new one, never half:
+ * LanceDB collection aliases (LanceDB has none of its own): the registry the store uses (LanceAliases), and where
+ * the aliases live: beside the tables. One small JSON document per alias, replaced in one step, so a reader sees
+ * the old target or the new one, never half:
  *
  * - a local database: <uri>/_aliases/<alias>.json, written to a temp file and renamed (atomic on POSIX);
  * - a database on S3 (s3://bucket/prefix): the object <prefix>/_aliases/<alias>.json (an S3 PUT replaces an object
@@ -10,6 +11,57 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { validateName } from './names';
+
+/**
+ * The aliases of one LanceDB database: an alias names a collection (never another alias), and dropping a collection
+ * removes the aliases that point at it, as Qdrant does.
+ */
+export class LanceAliases {
+  constructor(
+    private readonly files: AliasFiles,
+    /** Whether a table of that name exists. */
+    private readonly tableExists: (name: string) => Promise<boolean>,
+  ) {}
+
+  /** Every alias with its target. */
+  async list(): Promise<Array<[string, string]>> {
+    const out: Array<[string, string]> = [];
+    for (const alias of await this.files.names()) {
+      const target = await this.resolve(alias);
+      if (target) out.push([alias, target]);
+    }
+    return out;
+  }
+
+  async set(alias: string, collection: string): Promise<void> {
+    validateName('alias', alias);
+    validateName('collection', collection);
+    if (!(await this.tableExists(collection))) throw new Error(`Cannot point alias "${alias}" at "${collection}": no such collection`);
+    if ((await this.resolve(collection)) !== undefined) throw new Error(`Cannot point alias "${alias}" at "${collection}": that is an alias, not a collection`);
+    if (await this.tableExists(alias)) throw new Error(`Cannot create alias "${alias}": a collection has that name`);
+    await this.files.write(alias, JSON.stringify({ collection })); // readers see the old target or the new, never half
+  }
+
+  /** The collection an alias names, or undefined (also for a name that cannot be an alias). */
+  async resolve(alias: string): Promise<string | undefined> {
+    if (typeof alias !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(alias)) return undefined;
+    const text = await this.files.read(alias);
+    if (text === undefined) return undefined;
+    // Only this class writes these files; a target that is not a string reads as no alias.
+    const parsed = JSON.parse(text) as { collection?: unknown };
+    return typeof parsed.collection === 'string' ? parsed.collection : undefined;
+  }
+
+  /** Removes the aliases that point at `collection`: an alias to a dropped collection would dangle. */
+  async removeTargeting(collection: string): Promise<void> {
+    for (const [alias, target] of await this.list()) if (target === collection) await this.files.remove(alias);
+  }
+
+  close(): void {
+    this.files.close();
+  }
+}
 
 export interface AliasFiles {
   names(): Promise<string[]>;

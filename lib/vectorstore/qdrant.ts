@@ -5,7 +5,7 @@
  * - Each collection has a named dense vector `dense` (cosine) and a sparse vector `bm25` with Qdrant's `idf`
  *   modifier. Keyword search is a sparse BM25 query (see bm25.ts): ranked like LanceDB's FTS, where a full-text match
  *   filter would only say yes or no. Hybrid search runs the dense and the sparse query and fuses them with
- *   fusion.ts (the same fusion as LanceDB's hybrid search).
+ *   hybrid.ts (the same fusion as LanceDB's hybrid search).
  * - Payload indexes on every FILTER_FIELDS entry (keyword; float for publishedTs), created with the collection.
  * - Qdrant point ids must be UUIDs or integers: a UUID id is used as is, any other string maps to UUIDv5 of itself;
  *   the caller's id travels in the payload (`_id`) and is what reads return.
@@ -15,8 +15,9 @@
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { v5 as uuidv5, validate as isUuid } from 'uuid';
 import { documentSparseVector, querySparseVector } from './bm25';
+import { checkCollectionSpec, checkLimit } from './checks';
 import { filterMatchesNothing, validateFilter } from './filter';
-import { fuseHybrid } from './fusion';
+import { hybridSearch } from './hybrid';
 import { parentsCollectionOf, validateName } from './names';
 import { prepareParents, preparePoints, validateVector } from './payload';
 import {
@@ -85,10 +86,6 @@ function toHit(p: QdrantPoint, score = p.score ?? 0): Hit {
   return { id, score, text, payload };
 }
 
-function checkLimit(limit: number, what = 'limit'): void {
-  if (!Number.isInteger(limit) || limit <= 0) throw new Error(`Invalid ${what} ${limit}: expected a positive integer`);
-}
-
 function isStatus(err: unknown, status: number): boolean {
   return (err as { status?: number })?.status === status;
 }
@@ -122,9 +119,7 @@ export class QdrantStore implements VectorStore {
   }
 
   async ensureCollection(name: string, spec: CollectionSpec): Promise<void> {
-    validateName('collection', name);
-    if (!Number.isInteger(spec.dimension) || spec.dimension <= 0) throw new Error(`Invalid dimension ${spec.dimension} for "${name}": expected a positive integer`);
-    if (spec.distance !== 'cosine') throw new Error(`Unsupported distance "${String(spec.distance)}" for "${name}": only cosine`);
+    checkCollectionSpec(name, spec);
     const collection = await this.resolve(name);
     if (await this.exists(collection)) {
       const dimension = await this.dimensionOf(collection);
@@ -262,22 +257,9 @@ export class QdrantStore implements VectorStore {
     return points.map((p) => toHit(p));
   }
 
+  /** The vector and the keyword half, fused client-side like LanceDB's (hybrid.ts), not with Qdrant's own fusion. */
   async hybridSearch(name: string, req: HybridRequest): Promise<Hit[]> {
-    validateFilter(req.filter);
-    checkLimit(req.limit);
-    const fusion = req.fusion ?? 'rrf';
-    if (fusion !== 'rrf' && !(fusion.alpha >= 0 && fusion.alpha <= 1)) throw new Error(`Invalid fusion alpha ${fusion.alpha}: expected a number in [0, 1]`);
-    const candidates = req.candidates ?? 4 * req.limit;
-    checkLimit(candidates, 'candidates');
-    if (filterMatchesNothing(req.filter)) return [];
-    // Both halves are fetched and fused here with the helper LanceDB uses too (fusion.ts), not with Qdrant's
-    // server-side `{ fusion: 'rrf' }`: that one's k and tie order are the server version's (docs/vector-store.md),
-    // so the same halves could rank differently on the two stores.
-    const [vectorHits, keywordHits] = await Promise.all([
-      this.search(name, { vector: req.vector, limit: candidates, filter: req.filter }),
-      this.keywordSearch(name, { query: req.query, limit: candidates, filter: req.filter }),
-    ]);
-    return fuseHybrid(vectorHits, keywordHits, fusion, req.limit);
+    return hybridSearch(this, name, req);
   }
 
   async upsertParents(name: string, parents: ParentRecord[]): Promise<void> {
