@@ -15,11 +15,8 @@
  *
  * Its own command, `npm run test:secrets` (283 s measured on 2 busy cores: a real fine-tune of the tiny model).
  */
-import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
@@ -31,6 +28,7 @@ import type { TrainInput } from '../../../lib/schemas/train';
 import { testConfig } from '../../harness/stack';
 import { withTrainWorkers } from '../../harness/train-workers';
 import { tinyCompanyTrainInput } from '../../helpers/company-reviews';
+import { type GitHttpServer, makeBareRepo, startGitHttpServer } from '../../helpers/git-http-server';
 import { type HfHubServer, startHfHubServer } from '../../helpers/hf-hub-server';
 import { type OpenAIChatServer, startOpenAIChatServer } from '../../helpers/openai-chat-server';
 import { type OpenAIServer, startOpenAIServer } from '../../helpers/openai-server';
@@ -99,7 +97,7 @@ let llm: OpenAIChatServer;
 let teacher: OpenAIChatServer;
 let embed: OpenAIServer;
 let hub: HfHubServer;
-let gitServer: http.Server;
+let gitServer: GitHttpServer;
 let gitUrl: string;
 const gitAuthorizations: string[] = [];
 let work: string;
@@ -117,53 +115,16 @@ beforeAll(async () => {
   hub = await startHfHubServer({ token: SECRETS.HF_TOKEN });
 
   // A repository served over git's smart HTTP protocol (git http-backend) only to requests with the credential.
-  const repo = path.join(work, 'repo');
-  fs.mkdirSync(repo);
-  const git = (args: string[], cwd: string) =>
-    execFileSync('git', args, { cwd, env: { ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@x', GIT_CONFIG_GLOBAL: '/dev/null' } });
-  git(['init', '-q', '-b', 'main'], repo);
-  fs.writeFileSync(path.join(repo, 'README.md'), `# Private repository\n\n${'How the team ships a release, step by step, with reviews and a changelog. '.repeat(6)}\n`);
-  git(['add', '-A'], repo);
-  git(['commit', '-q', '-m', 'first'], repo);
-  git(['clone', '-q', '--bare', repo, path.join(work, 'private.git')], work);
-  gitServer = http.createServer((req, res) => {
-    gitAuthorizations.push(req.headers.authorization ?? '');
-    if (req.headers.authorization !== `Bearer ${SECRETS.GIT_CREDENTIAL}`) {
+  makeBareRepo(work, 'private', { 'README.md': `# Private repository\n\n${'How the team ships a release, step by step, with reviews and a changelog. '.repeat(6)}\n` });
+  gitServer = await startGitHttpServer(work, {
+    intercept: (req, res) => {
+      gitAuthorizations.push(req.headers.authorization ?? '');
+      if (req.headers.authorization === `Bearer ${SECRETS.GIT_CREDENTIAL}`) return false;
       res.writeHead(401, { 'www-authenticate': 'Bearer realm="git"' }).end('no credential');
-      return;
-    }
-    const url = new URL(req.url ?? '/', 'http://x');
-    const cgi = spawn('git', ['http-backend'], {
-      env: {
-        ...process.env,
-        GIT_PROJECT_ROOT: work,
-        GIT_HTTP_EXPORT_ALL: '1',
-        PATH_INFO: decodeURIComponent(url.pathname),
-        QUERY_STRING: url.search.slice(1),
-        REQUEST_METHOD: req.method ?? 'GET',
-        CONTENT_TYPE: req.headers['content-type'] ?? '',
-        GIT_CONFIG_GLOBAL: '/dev/null',
-      },
-    });
-    req.pipe(cgi.stdin);
-    const out: Buffer[] = [];
-    cgi.stdout.on('data', (d: Buffer) => out.push(d));
-    cgi.on('close', () => {
-      const all = Buffer.concat(out);
-      const split = all.indexOf('\r\n\r\n');
-      const headers: Record<string, string> = {};
-      let status = 200;
-      for (const line of all.subarray(0, split).toString('latin1').split('\r\n')) {
-        const i = line.indexOf(':');
-        const [k, v] = [line.slice(0, i).trim(), line.slice(i + 1).trim()];
-        if (k.toLowerCase() === 'status') status = Number(v.split(' ')[0]);
-        else headers[k] = v;
-      }
-      res.writeHead(status, headers).end(all.subarray(split + 4));
-    });
+      return true;
+    },
   });
-  await new Promise<void>((resolve) => gitServer.listen(0, '127.0.0.1', resolve));
-  gitUrl = `http://127.0.0.1:${(gitServer.address() as AddressInfo).port}/private.git`;
+  gitUrl = `${gitServer.url}/private.git`;
 
   // The workers' environment (this process's: the workers run in it). git reads its credential from GIT_CONFIG_*,
   // the way a worker is given one (a credential helper works alike); the lent key is read by name (apiKeyEnv).
@@ -182,7 +143,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const k of ['TEACHER_KEY', 'HF_TOKEN', 'LLM_API_KEY', 'EMBEDDING_API_KEY', 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0', 'TWINFLOW_TRAINER_WORK_DIR']) delete process.env[k];
   await Promise.all([llm?.close(), teacher?.close(), embed?.close(), hub?.close()]);
-  await new Promise((resolve) => gitServer?.close(resolve));
+  await gitServer?.close();
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 

@@ -4,72 +4,35 @@
  * address the policy checked (git is pinned to it: the name is known only to the test's resolver, not to DNS); git
  * follows no redirect.
  */
-import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CrawlOutcome, createSource } from '../../../lib/crawl';
 import { NetworkPolicy, type Resolver } from '../../../lib/security/network';
+import { type GitHttpServer, makeBareRepo, startGitHttpServer } from '../../helpers/git-http-server';
 
 let work: string;
-let server: http.Server;
+let server: GitHttpServer;
 let port: number;
 const hits: string[] = [];
 
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'twinflow-net-git-'));
-  const env = { ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@x', GIT_CONFIG_GLOBAL: '/dev/null' };
-  const src = path.join(work, 'src');
-  fs.mkdirSync(src);
-  fs.writeFileSync(path.join(src, 'README.md'), '# Pinned\n\nCloned from the address the policy checked.\n');
-  execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: src, env });
-  execFileSync('git', ['add', '.'], { cwd: src, env });
-  execFileSync('git', ['commit', '-q', '-m', 'one'], { cwd: src, env });
-  execFileSync('git', ['clone', '-q', '--bare', src, path.join(work, 'repo.git')], { env });
-
-  server = http.createServer((req, res) => {
-    hits.push(req.url ?? '');
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname.startsWith('/moved/')) return res.writeHead(301, { location: url.pathname.slice('/moved'.length) + url.search }).end();
-    // git http-backend is a CGI: request metadata in the environment, the body on stdin, headers then body on stdout.
-    const cgi = spawn('git', ['http-backend'], {
-      env: {
-        ...env,
-        GIT_PROJECT_ROOT: work,
-        GIT_HTTP_EXPORT_ALL: '1',
-        PATH_INFO: url.pathname,
-        QUERY_STRING: url.search.slice(1),
-        REQUEST_METHOD: req.method ?? 'GET',
-        CONTENT_TYPE: req.headers['content-type'] ?? '',
-      },
-    });
-    req.pipe(cgi.stdin);
-    const out: Buffer[] = [];
-    cgi.stdout.on('data', (d: Buffer) => out.push(d));
-    cgi.on('close', () => {
-      const all = Buffer.concat(out);
-      const split = all.indexOf('\r\n\r\n');
-      const headers: Record<string, string> = {};
-      let status = 200;
-      for (const line of all.subarray(0, split).toString('latin1').split('\r\n')) {
-        const i = line.indexOf(':');
-        if (i < 0) continue;
-        const name = line.slice(0, i).toLowerCase();
-        const value = line.slice(i + 1).trim();
-        if (name === 'status') status = Number(value.split(' ')[0]);
-        else headers[name] = value;
-      }
-      res.writeHead(status, headers).end(all.subarray(split + 4));
-    });
+  makeBareRepo(work, 'repo', { 'README.md': '# Pinned\n\nCloned from the address the policy checked.\n' });
+  server = await startGitHttpServer(work, {
+    intercept: (req, res) => {
+      hits.push(req.url ?? '');
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (!url.pathname.startsWith('/moved/')) return false;
+      res.writeHead(301, { location: url.pathname.slice('/moved'.length) + url.search }).end();
+      return true;
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  port = server.port;
 });
 afterAll(async () => {
-  await new Promise((r) => server?.close(r));
+  await server?.close();
   fs.rmSync(work, { recursive: true, force: true });
 });
 
