@@ -29,27 +29,14 @@ import {
 } from '../lib/schemas/ingest';
 import type { SourceConfig } from '../lib/schemas/sources';
 import { runBounded } from './concurrency';
+import { COLLECTION_LOCK_ACTIVITY, CRAWL_ACTIVITY, PIPELINE_STEP_ACTIVITY } from './policies';
 import { validateWorkflowInput } from './validation';
 import { proxySummarizedActivities, sourcesMemo, sourcesPhrase, sourceTarget, startVisibility, uniq } from './visibility';
 
-const NON_RETRYABLE = ['InvalidInput', 'ConfigError', 'DimensionMismatch'];
-
-const crawlActivities = proxySummarizedActivities<IngestActivities>({
-  startToCloseTimeout: '4 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
-});
-const stepActivities = proxySummarizedActivities<IngestActivities>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
-});
-
-/** The collection's lock, shared with sync (waiting for a holder that is still running is retried without limit). */
-const lockActivities = proxySummarizedActivities<SyncActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '10 seconds', nonRetryableErrorTypes: NON_RETRYABLE },
-});
+const crawlActivities = proxySummarizedActivities<IngestActivities>(CRAWL_ACTIVITY);
+const stepActivities = proxySummarizedActivities<IngestActivities>(PIPELINE_STEP_ACTIVITY);
+/** The collection's lock, shared with sync. */
+const lockActivities = proxySummarizedActivities<SyncActivities>(COLLECTION_LOCK_ACTIVITY);
 
 export const ingestProgressQuery = defineQuery<IngestProgress>('progress');
 export const ingestSourceProgressQuery = defineQuery<{ phase: string; fetched: number; cleaned: number }>('progress');

@@ -5,22 +5,19 @@
  * endpoints (answered from the CPU queue, their answers cached in S3) — and write one comparison report: the table,
  * the chart and the review page. The same activities as `train`, so the numbers are comparable row for row.
  */
-import { ActivityCancellationType, ApplicationFailure, defineQuery, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, setHandler } from '@temporalio/workflow';
 import type { DatasetActivities } from '../activities/dataset';
 import type { EvaluateActivities } from '../activities/model-eval';
 import type { GpuActivities } from '../activities/gpu';
 import { type EvaluateModelInput, evaluateModelInputSchema, type EvaluateModelProgress, type EvaluateModelResult } from '../lib/schemas/model-eval';
 import type { ModelEvaluation } from '../lib/schemas/train';
+import { gpuActivityOptions, TRAINING_CPU_ACTIVITY } from './policies';
 import { validateWorkflowInput } from './validation';
 import { proxySummarizedActivities, startVisibility } from './visibility';
 
 export const evaluateModelProgressQuery = defineQuery<EvaluateModelProgress>('progress');
 
-const cpu = proxySummarizedActivities<DatasetActivities & EvaluateActivities>({
-  startToCloseTimeout: '4 hours',
-  heartbeatTimeout: '10 minutes',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
-});
+const cpu = proxySummarizedActivities<DatasetActivities & EvaluateActivities>(TRAINING_CPU_ACTIVITY);
 
 /** Endpoint rows use the names the evaluate activity gives them. */
 function endpointLabel(b: { name?: string; model: string; shots: number }): string {
@@ -59,13 +56,9 @@ export async function evaluateModel(input: EvaluateModelInput): Promise<Evaluate
 
   const local: ModelEvaluation[] = [];
   if (cfg.models.length > 0) {
-    const gpu = proxySummarizedActivities<GpuActivities>({
-      taskQueue: cfg.gpu.taskQueue ?? (await cpu.trainRuntime()).gpuTaskQueue,
-      startToCloseTimeout: cfg.gpu.startToCloseTimeout,
-      heartbeatTimeout: cfg.gpu.heartbeatTimeout,
-      retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: cfg.gpu.maximumAttempts },
-      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    });
+    const gpu = proxySummarizedActivities<GpuActivities>(
+      gpuActivityOptions({ ...cfg.gpu, taskQueue: cfg.gpu.taskQueue ?? (await cpu.trainRuntime()).gpuTaskQueue, retryInitialInterval: '10 seconds' }),
+    );
     for (const m of cfg.models) {
       const generated = await gpu.generatePredictions({
         modelName: m.name,

@@ -8,14 +8,11 @@ import { defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RetrievalEvalActivities } from '../activities/retrieval-eval';
 import { type RetrievalEvalInput, retrievalEvalInputSchema, type RetrievalEvalProgress, type RetrievalEvalResult } from '../lib/schemas/retrieval-eval';
 import { runBounded } from './concurrency';
+import { RETRIEVAL_EVAL_ACTIVITY } from './policies';
 import { validateWorkflowInput } from './validation';
 import { proxySummarizedActivities, startVisibility } from './visibility';
 
-const steps = proxySummarizedActivities<RetrievalEvalActivities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '5 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput', 'ConfigError'] },
-});
+const steps = proxySummarizedActivities<RetrievalEvalActivities>(RETRIEVAL_EVAL_ACTIVITY);
 
 export const retrievalEvalProgressQuery = defineQuery<RetrievalEvalProgress>('progress');
 

@@ -42,24 +42,15 @@ import {
 } from '../lib/schemas/sync';
 import { runBounded } from './concurrency';
 import { ingestSource } from './ingest';
+import { COLLECTION_LOCK_ACTIVITY, PIPELINE_STEP_ACTIVITY } from './policies';
 import { validateWorkflowInput } from './validation';
 import { proxySummarizedActivities, sourcesMemo, sourcesPhrase, startVisibility, uniq, type Visibility } from './visibility';
 
-const NON_RETRYABLE = ['InvalidInput', 'ConfigError', 'DimensionMismatch', 'CorruptPart', 'LockLost'];
-
 type Activities = IngestActivities & SyncActivities;
 
-const steps = proxySummarizedActivities<Activities>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
-});
-
+const steps = proxySummarizedActivities<Activities>(PIPELINE_STEP_ACTIVITY);
 /** Waiting for another sync of the same collection: SyncBusy is retried without an attempt limit. */
-const lock = proxySummarizedActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '10 seconds', nonRetryableErrorTypes: NON_RETRYABLE },
-});
+const lock = proxySummarizedActivities<Activities>(COLLECTION_LOCK_ACTIVITY);
 
 export const syncProgressQuery = defineQuery<SyncProgress>('progress');
 

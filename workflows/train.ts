@@ -14,7 +14,7 @@
  * search-attribute upsert and timer) occur only for inputs the old schema refused, so they need no patched().
  */
 import { msToNumber } from '@temporalio/common/lib/time';
-import { ActivityCancellationType, ApplicationFailure, condition, defineQuery, defineSignal, defineUpdate, patched, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, defineQuery, defineSignal, defineUpdate, patched, setHandler } from '@temporalio/workflow';
 import type { DatasetActivities } from '../activities/dataset';
 import type { EvaluateActivities } from '../activities/model-eval';
 import type { GpuActivities } from '../activities/gpu';
@@ -41,6 +41,7 @@ import {
   type TrainProgress,
   type TrainResult,
 } from '../lib/schemas/train';
+import { gpuActivityOptions, TRAINING_CPU_ACTIVITY } from './policies';
 import { validateWorkflowInput } from './validation';
 import { proxySummarizedActivities, startVisibility } from './visibility';
 
@@ -59,11 +60,7 @@ function withOverrides<T extends Record<string, unknown>>(base: T, over: Record<
   return out;
 }
 
-const cpu = proxySummarizedActivities<DatasetActivities & EvaluateActivities & PublishActivities>({
-  startToCloseTimeout: '4 hours',
-  heartbeatTimeout: '10 minutes',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
-});
+const cpu = proxySummarizedActivities<DatasetActivities & EvaluateActivities & PublishActivities>(TRAINING_CPU_ACTIVITY);
 
 /** Baseline rows use the same names the evaluate activity gives them. */
 function baselineLabel(b: { name?: string; model: string; shots: number }): string {
@@ -136,14 +133,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
   });
 
   const gpuTaskQueue = cfg.gpu.taskQueue ?? (await cpu.trainRuntime()).gpuTaskQueue;
-  const gpu = proxySummarizedActivities<GpuActivities>({
-    taskQueue: gpuTaskQueue,
-    startToCloseTimeout: cfg.gpu.startToCloseTimeout,
-    heartbeatTimeout: cfg.gpu.heartbeatTimeout,
-    retry: { initialInterval: cfg.gpu.retryInitialInterval, backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: cfg.gpu.maximumAttempts },
-    // A cancelled workflow waits until the trainer process is really gone (the GPU is free again).
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  });
+  const gpu = proxySummarizedActivities<GpuActivities>(gpuActivityOptions({ ...cfg.gpu, taskQueue: gpuTaskQueue }));
 
   // 1. Dataset (once for every variant: they are compared on the same test split).
   state.stage = 'dataset';

@@ -24,6 +24,7 @@ import {
 } from '@temporalio/workflow';
 import type { SourceConfig } from '../lib/schemas/sources';
 import type { SearchAttributeName, VisibilityActivities } from '../workers/search-attributes';
+import { SEARCH_ATTRIBUTES_LOCAL_ACTIVITY } from './policies';
 
 /** The patch id of search attributes filtered by availability, the memo and train/child tags. */
 export const VISIBILITY_PATCH = 'twinflow-visibility';
@@ -37,10 +38,7 @@ export interface Visibility {
   tag(tags: Tags): void;
 }
 
-const { twinflowSearchAttributes } = proxyLocalActivities<VisibilityActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '200 milliseconds', maximumAttempts: 3 },
-});
+const { twinflowSearchAttributes } = proxyLocalActivities<VisibilityActivities>(SEARCH_ATTRIBUTES_LOCAL_ACTIVITY);
 
 function legacyUpsert(tags: Tags): void {
   try {
