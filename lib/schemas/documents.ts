@@ -11,8 +11,8 @@ export type SourceType = z.infer<typeof sourceTypeSchema>;
 export const metadataValueSchema = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
 export const metadataSchema = z.record(z.string(), metadataValueSchema);
 
-/** A crawled document, as fetched (the raw zone: the data warehouse). */
-export const rawDocumentSchema = z.object({
+/** Where a document comes from: the fields a crawled document keeps through cleaning, in the same order. */
+const documentOriginShape = {
   docId: z.string().min(1),
   sourceId: z.string().min(1),
   sourceType: sourceTypeSchema,
@@ -20,6 +20,11 @@ export const rawDocumentSchema = z.object({
   location: z.string().min(1),
   url: z.string().optional(),
   path: z.string().optional(),
+};
+
+/** A crawled document, as fetched (the raw zone: the data warehouse). */
+export const rawDocumentSchema = z.object({
+  ...documentOriginShape,
   title: z.string().optional(),
   author: z.string().optional(),
   publishedAt: z.string().optional(),
@@ -34,12 +39,8 @@ export type RawDocument = z.infer<typeof rawDocumentSchema>;
 
 /** A cleaned document (the cleaned zone: the feature store read by the vector store and the dataset builder). */
 export const cleanDocumentSchema = z.object({
-  docId: z.string().min(1),
-  sourceId: z.string().min(1),
-  sourceType: sourceTypeSchema,
-  location: z.string().min(1),
-  url: z.string().optional(),
-  path: z.string().optional(),
+  ...documentOriginShape,
+  /** Always set once cleaned (the page's or file's own title, else the file name, else the location). */
   title: z.string(),
   author: z.string().optional(),
   publishedAt: z.string().optional(),

@@ -31,7 +31,11 @@ export const cleaningSchema = z
   .strict();
 export type CleaningOptions = z.output<typeof cleaningSchema>;
 
-export const ingestInputSchema = z
+/**
+ * The fields every pipeline over a collection's sources takes (ingest, and sync with its own on top): one config file
+ * drives ingest, sync, the schedule and push.
+ */
+export const pipelineInputBaseSchema = z
   .object({
     collection: collectionNameSchema.default('twinflow'),
     sources: z.array(sourceConfigSchema).min(1, 'at least one source is required'),
@@ -42,14 +46,24 @@ export const ingestInputSchema = z
     /** Parts processed at once (bounded fan-out). */
     concurrency: z.number().int().min(1).max(64).default(4),
   })
-  .strict()
-  .superRefine((input, ctx) => {
-    const seen = new Set<string>();
-    input.sources.forEach((s, i) => {
-      if (seen.has(s.id)) ctx.addIssue({ code: 'custom', message: `duplicate source id ${JSON.stringify(s.id)}`, path: ['sources', i, 'id'] });
-      seen.add(s.id);
-    });
+  .strict();
+
+/**
+ * Reports every source id that an earlier source already used (the id names a source's documents, parts and state).
+ * Returns id → source type, for checks that refer to sources by id.
+ */
+export function checkUniqueSourceIds(sources: ReadonlyArray<{ id: string; type: string }>, ctx: z.RefinementCtx): Map<string, string> {
+  const byId = new Map<string, string>();
+  sources.forEach((s, i) => {
+    if (byId.has(s.id)) ctx.addIssue({ code: 'custom', message: `duplicate source id ${JSON.stringify(s.id)}`, path: ['sources', i, 'id'] });
+    byId.set(s.id, s.type);
   });
+  return byId;
+}
+
+export const ingestInputSchema = pipelineInputBaseSchema.superRefine((input, ctx) => {
+  checkUniqueSourceIds(input.sources, ctx);
+});
 export type IngestInput = z.input<typeof ingestInputSchema>;
 export type IngestParams = z.output<typeof ingestInputSchema>;
 

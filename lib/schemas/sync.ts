@@ -4,8 +4,8 @@
  * Workflow code imports this file: zod only, no side effects, no Node built-ins.
  */
 import { z } from 'zod';
-import { chunkingSchema, cleaningSchema, collectionNameSchema } from './ingest';
-import { sourceConfigSchema, sourceIdSchema } from './sources';
+import { type ChunkingOptions, checkUniqueSourceIds, pipelineInputBaseSchema } from './ingest';
+import { sourceIdSchema } from './sources';
 
 /** Limits one push sync to some sources, and for an s3 source to some object keys (the keys events named). */
 export const syncScopeSchema = z
@@ -24,15 +24,9 @@ export const deletionGuardSchema = z
   })
   .strict();
 
-/** Same shape as the ingest input, plus `only` (set by push): one config file drives ingest, sync, schedule and push. */
-export const syncInputSchema = z
-  .object({
-    collection: collectionNameSchema.default('twinflow'),
-    sources: z.array(sourceConfigSchema).min(1, 'at least one source is required'),
-    chunking: chunkingSchema.prefault({}),
-    cleaning: cleaningSchema.prefault({}),
-    partSize: z.number().int().min(1).max(5000).default(100),
-    concurrency: z.number().int().min(1).max(64).default(4),
+/** The ingest input's fields (pipelineInputBaseSchema), plus `only` (set by push) and the deletion guard. */
+export const syncInputSchema = pipelineInputBaseSchema
+  .extend({
     /**
      * Push syncs: process only these sources (and keys); every other source's documents stay as they are. Without it
      * (pull), `sources` is the collection's complete list: documents of a source no longer listed are deleted.
@@ -46,13 +40,8 @@ export const syncInputSchema = z
     /** Let this one run delete past the guard (after checking that the deletions are right). */
     allowMassDeletion: z.boolean().default(false),
   })
-  .strict()
   .superRefine((input, ctx) => {
-    const byId = new Map<string, string>();
-    input.sources.forEach((s, i) => {
-      if (byId.has(s.id)) ctx.addIssue({ code: 'custom', message: `duplicate source id ${JSON.stringify(s.id)}`, path: ['sources', i, 'id'] });
-      byId.set(s.id, s.type);
-    });
+    const byId = checkUniqueSourceIds(input.sources, ctx);
     input.only?.forEach((scope, i) => {
       const type = byId.get(scope.sourceId);
       if (!type) ctx.addIssue({ code: 'custom', message: `no source with id ${JSON.stringify(scope.sourceId)} in sources`, path: ['only', i, 'sourceId'] });
@@ -69,7 +58,7 @@ export type SyncParams = z.output<typeof syncInputSchema>;
 export interface IndexIdentity {
   model: string;
   dimension: number;
-  chunking: z.output<typeof chunkingSchema>;
+  chunking: ChunkingOptions;
 }
 
 /** Length of the identity hash in physical collection names. */
