@@ -1,9 +1,14 @@
 /**
- * Just enough of cron to check a schedule before Temporal gets it: parse a five-field expression (or a macro such as
- * @daily), list its next firing times, and so find the shortest interval between two runs, which a scheduled sync's
- * execution timeout must stay under. Evaluated in UTC: the gaps are the same in any zone except across a daylight
- * saving change (an hour), which the default timeout's 10% margin covers.
+ * Enough of cron to check a schedule before Temporal gets it: validate a five-field expression (or a macro such as
+ * @daily), list its next firing times in the schedule's time zone, and so find the shortest interval between two
+ * runs, which a scheduled sync's execution timeout must stay under.
+ *
+ * `croner` reads the expression and walks the calendar (time zones and daylight saving included). What stays here is
+ * the dialect twinflow accepts (the fields and characters Temporal's cron strings share with standard cron: croner's
+ * own extensions L, W, # and + are refused) and error messages that name the field and its range, which croner's
+ * messages do not do reliably.
  */
+import { Cron } from 'croner';
 
 export class CronError extends Error {
   override name = 'CronError';
@@ -24,25 +29,16 @@ const FIELDS: FieldSpec[] = [
   { name: 'day of week', min: 0, max: 7, names: ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] },
 ];
 
-const MACROS: Record<string, string> = {
-  '@yearly': '0 0 1 1 *',
-  '@annually': '0 0 1 1 *',
-  '@monthly': '0 0 1 * *',
-  '@weekly': '0 0 * * 0',
-  '@daily': '0 0 * * *',
-  '@midnight': '0 0 * * *',
-  '@hourly': '0 * * * *',
-};
+const MACROS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
 
+const DAY = 86_400_000;
+
+/** A validated expression, ready to list firing times in its time zone. */
 export interface CronSpec {
-  minutes: Set<number>;
-  hours: Set<number>;
-  daysOfMonth: Set<number>;
-  months: Set<number>;
-  daysOfWeek: Set<number>;
-  /** Standard cron: when both day fields are restricted, a day matching either one fires. */
-  domRestricted: boolean;
-  dowRestricted: boolean;
+  expression: string;
+  /** IANA time zone the expression is read in. */
+  timeZone: string;
+  cron: Cron;
 }
 
 function value(token: string, f: FieldSpec): number {
@@ -52,81 +48,111 @@ function value(token: string, f: FieldSpec): number {
   return n;
 }
 
-function parseField(text: string, f: FieldSpec): Set<number> {
-  const out = new Set<number>();
+/** One field: comma-separated `*`, `?`, a value or a range, each with an optional `/step`. */
+function checkField(text: string, f: FieldSpec): void {
   for (const part of text.split(',')) {
-    const m = /^([^/]+)(?:\/(\d+))?$/.exec(part);
+    const m = /^(\*|\?|[A-Za-z0-9]+(?:-[A-Za-z0-9]+)?)(?:\/(\d+))?$/.exec(part);
     if (!m) throw new CronError(`${f.name}: cannot read ${JSON.stringify(part)}`);
-    const step = m[2] !== undefined ? Number(m[2]) : 1;
-    if (step < 1) throw new CronError(`${f.name}: step must be at least 1`);
-    let lo: number;
-    let hi: number;
-    if (m[1] === '*' || m[1] === '?') [lo, hi] = [f.min, f.max];
-    else if (m[1]!.includes('-')) {
-      const [a, b] = m[1]!.split('-');
-      [lo, hi] = [value(a!, f), value(b!, f)];
-      if (lo > hi) throw new CronError(`${f.name}: range ${m[1]} runs backwards`);
-    } else {
-      lo = value(m[1]!, f);
-      hi = m[2] !== undefined ? f.max : lo;
-    }
-    for (let v = lo; v <= hi; v += step) out.add(v);
+    if (m[2] !== undefined && Number(m[2]) < 1) throw new CronError(`${f.name}: step must be at least 1`);
+    if (m[1] === '*' || m[1] === '?') continue;
+    const [a, b] = m[1]!.split('-');
+    const lo = value(a!, f);
+    if (b !== undefined && lo > value(b, f)) throw new CronError(`${f.name}: range ${m[1]} runs backwards`);
   }
-  return out;
 }
 
-export function parseCron(expression: string): CronSpec {
-  const expr = MACROS[expression.trim().toLowerCase()] ?? expression.trim();
-  if (expr.startsWith('@')) throw new CronError(`unsupported macro ${JSON.stringify(expression)}: use @yearly, @monthly, @weekly, @daily or @hourly, or five fields`);
-  const parts = expr.split(/\s+/);
-  if (parts.length !== 5) throw new CronError(`expected five fields (minute hour day-of-month month day-of-week), got ${parts.length} in ${JSON.stringify(expression)}`);
-  const [mi, h, dom, mo, dow] = parts.map((p, i) => parseField(p, FIELDS[i]!)) as [Set<number>, Set<number>, Set<number>, Set<number>, Set<number>];
-  if (dow.has(7)) dow.add(0); // 7 is Sunday too
-  return {
-    minutes: mi,
-    hours: h,
-    daysOfMonth: dom,
-    months: mo,
-    daysOfWeek: dow,
-    domRestricted: !(parts[2] === '*' || parts[2] === '?'),
-    dowRestricted: !(parts[4] === '*' || parts[4] === '?'),
-  };
+function checkTimeZone(timeZone: string): void {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone });
+  } catch {
+    throw new CronError(`time zone ${JSON.stringify(timeZone)} is not an IANA time zone (e.g. Europe/Paris)`);
+  }
 }
 
-function dayMatches(spec: CronSpec, d: Date): boolean {
-  if (!spec.months.has(d.getUTCMonth() + 1)) return false;
-  const dom = spec.daysOfMonth.has(d.getUTCDate());
-  const dow = spec.daysOfWeek.has(d.getUTCDay());
-  if (spec.domRestricted && spec.dowRestricted) return dom || dow;
-  return dom && dow;
+/** Validates `expression` and prepares it for `timeZone` (default UTC). Throws CronError naming what is wrong. */
+export function parseCron(expression: string, timeZone = 'UTC'): CronSpec {
+  const trimmed = expression.trim();
+  if (trimmed.startsWith('@')) {
+    if (!MACROS.has(trimmed.toLowerCase())) throw new CronError(`unsupported macro ${JSON.stringify(expression)}: use @yearly, @monthly, @weekly, @daily or @hourly, or five fields`);
+  } else {
+    const parts = trimmed.split(/\s+/);
+    if (parts.length !== 5) throw new CronError(`expected five fields (minute hour day-of-month month day-of-week), got ${parts.length} in ${JSON.stringify(expression)}`);
+    parts.forEach((p, i) => checkField(p, FIELDS[i]!));
+  }
+  checkTimeZone(timeZone);
+  try {
+    const cron = new Cron(trimmed.startsWith('@') ? trimmed.toLowerCase() : trimmed, {
+      paused: true,
+      timezone: timeZone,
+      mode: '5-part',
+      // `5/10` (from 5 to the end, every 10) is standard cron; croner wants it spelled `5-59/10` unless told.
+      sloppyRanges: true,
+      // A list of times (`0 2,14 * * *`) runs once in a repeated hour, as a single time does (Vixie cron), rather
+      // than twice an hour apart.
+      fixedTimeRule: 'no-wildcard',
+      // Standard cron: when both day fields are restricted, a day matching either one fires.
+      domAndDow: false,
+    });
+    return { expression, timeZone, cron };
+  } catch (err) {
+    throw new CronError(`cannot read ${JSON.stringify(expression)}: ${(err as Error).message}`);
+  }
 }
 
-/** The next `count` firing times after `from` (UTC), looking at most `horizonDays` ahead. */
+/** The next `count` firing times after `from`, looking at most `horizonDays` ahead. */
 export function nextFirings(spec: CronSpec, from: Date, count: number, horizonDays = 1500): Date[] {
+  const until = from.getTime() + horizonDays * DAY;
   const out: Date[] = [];
-  const minutes = [...spec.minutes].sort((a, b) => a - b);
-  const hours = [...spec.hours].sort((a, b) => a - b);
-  const day = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate()));
-  for (let i = 0; i < horizonDays && out.length < count; i++, day.setUTCDate(day.getUTCDate() + 1)) {
-    if (!dayMatches(spec, day)) continue;
-    for (const h of hours) {
-      for (const m of minutes) {
-        const t = new Date(day.getTime() + h * 3_600_000 + m * 60_000);
-        if (t > from) out.push(t);
-        if (out.length >= count) return out;
-      }
-    }
+  for (let t = spec.cron.nextRun(from); t && t.getTime() < until && out.length < count; t = spec.cron.nextRun(t)) out.push(t);
+  return out;
+}
+
+/** The days (UTC midnights) within [from, from + days) at whose end the zone's UTC offset differs from their start. */
+function offsetChangeDays(timeZone: string, from: Date, days: number): Date[] {
+  const format = new Intl.DateTimeFormat('en', { timeZone, timeZoneName: 'longOffset' });
+  const offset = (t: number) => format.formatToParts(t).find((p) => p.type === 'timeZoneName')?.value;
+  const start = Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate());
+  const out: Date[] = [];
+  let before = offset(start);
+  for (let i = 0; i < days; i++) {
+    const after = offset(start + (i + 1) * DAY);
+    if (after !== before) out.push(new Date(start + i * DAY));
+    before = after;
   }
   return out;
 }
 
-/** The shortest time between two consecutive runs (ms), over the next ~4 years of firings. */
-export function shortestInterval(expression: string, from = new Date(Date.UTC(2030, 0, 1))): number {
-  const spec = parseCron(expression);
-  const times = nextFirings(spec, from, 2000);
-  if (times.length === 0) throw new CronError(`${JSON.stringify(expression)} never fires`);
-  if (times.length === 1) return 365 * 86_400_000; // e.g. 29 February: rarer than yearly
+function minGap(times: Date[]): number {
   let min = Infinity;
   for (let i = 1; i < times.length; i++) min = Math.min(min, times[i]!.getTime() - times[i - 1]!.getTime());
+  return min;
+}
+
+export interface IntervalOptions {
+  /** IANA time zone the expression is read in (default UTC). */
+  timeZone?: string;
+  /** Where to start looking (default 2030-01-01, so that the answer does not depend on today). */
+  from?: Date;
+}
+
+/**
+ * The shortest time between two consecutive runs (ms) in real time, over the next ~4 years of firings, and across
+ * every daylight-saving change of the time zone in that span: e.g. a daily 02:00 in Europe/Berlin is 23 hours apart
+ * over the night the clocks go forward, and a list of hours can run twice an hour apart in the hour that repeats.
+ */
+export function shortestInterval(expression: string, options: IntervalOptions | Date = {}): number {
+  const { timeZone = 'UTC', from = new Date(Date.UTC(2030, 0, 1)) } = options instanceof Date ? { from: options } : options;
+  const spec = parseCron(expression, timeZone);
+  const times = nextFirings(spec, from, 2000);
+  if (times.length === 0) throw new CronError(`${JSON.stringify(expression)} never fires`);
+  if (times.length === 1) return 365 * DAY; // e.g. 29 February: rarer than yearly
+  // 2000 firings of a frequent schedule span days or weeks and may miss every clock change: look at each one too,
+  // from the day before it (so the last run before the change is included) to two days after.
+  const horizon = Math.ceil((times[times.length - 1]!.getTime() - from.getTime()) / DAY);
+  let min = minGap(times);
+  for (const day of offsetChangeDays(timeZone, from, Math.max(horizon, 4 * 366))) {
+    const windowStart = new Date(day.getTime() - DAY);
+    min = Math.min(min, minGap(nextFirings(spec, windowStart, 10_000, 4)));
+  }
   return min;
 }
