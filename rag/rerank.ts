@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
-import { isRetryableStatus, retryDelayMs, sleep } from '../lib/llm/retry';
+import { isRetryableStatus, retry, retryAfterFromHeaders } from '../lib/retry';
 
 export interface Reranker {
   /** Identity (model and where it runs), for traces and reports. */
@@ -191,28 +191,44 @@ export class HttpReranker implements Reranker {
   }
 
   private async post(body: unknown, signal?: AbortSignal): Promise<unknown> {
-    const maxRetries = this.options.maxRetries ?? 3;
-    const backoff = { initialMs: 250, maxMs: 5_000, maxRetryAfterMs: 30_000 };
-    for (let attempt = 1; ; attempt++) {
-      const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 30_000);
-      let res: Response;
-      try {
-        res = await (this.options.fetch ?? fetch)(this.options.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...(this.options.apiKey && { authorization: `Bearer ${this.options.apiKey}` }) },
-          body: JSON.stringify(body),
-          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-        });
-      } catch (err) {
-        // Network errors and timeouts are worth another try; the caller's own abort is not.
-        if (signal?.aborted || attempt > maxRetries) throw new Error(`re-ranker ${this.options.url}: ${(err as Error).message}`, { cause: err });
-        await sleep(retryDelayMs(attempt, undefined, backoff), signal);
-        continue;
-      }
-      if (res.ok) return await res.json();
-      const text = await res.text().catch(() => '');
-      if (!isRetryableStatus(res.status) || attempt > maxRetries) throw new Error(`re-ranker ${this.options.url}: HTTP ${res.status}: ${text.slice(0, 300)}`);
-      await sleep(retryDelayMs(attempt, res.headers, backoff), signal);
-    }
+    const policy = { attempts: (this.options.maxRetries ?? 3) + 1, baseDelayMs: 250, maxDelayMs: 5_000, maxRetryAfterMs: 30_000 };
+    return retry(
+      async () => {
+        const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 30_000);
+        let res: Response;
+        try {
+          res = await (this.options.fetch ?? fetch)(this.options.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...(this.options.apiKey && { authorization: `Bearer ${this.options.apiKey}` }) },
+            body: JSON.stringify(body),
+            signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+          });
+        } catch (err) {
+          // Network errors and timeouts are worth another try (the caller's own abort is not: retry() stops on it).
+          throw new RerankHttpError(`re-ranker ${this.options.url}: ${(err as Error).message}`, true, undefined, { cause: err });
+        }
+        if (res.ok) return (await res.json()) as unknown;
+        const text = await res.text().catch(() => '');
+        throw new RerankHttpError(`re-ranker ${this.options.url}: HTTP ${res.status}: ${text.slice(0, 300)}`, isRetryableStatus(res.status), res.headers);
+      },
+      {
+        policy,
+        shouldRetry: (o) => !o.ok && o.error instanceof RerankHttpError && o.error.retryable,
+        retryAfterMs: (o) => (!o.ok && o.error instanceof RerankHttpError ? retryAfterFromHeaders(o.error.headers) : undefined),
+        signal,
+      },
+    );
+  }
+}
+
+/** A failed call to the rerank endpoint; `retryable` says whether another attempt can help. */
+class RerankHttpError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly headers?: Headers,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
   }
 }

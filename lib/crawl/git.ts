@@ -17,6 +17,7 @@ import { loadConfig } from '../config';
 import { docIdFor } from '../hash';
 import type { RawDocument } from '../schemas/documents';
 import type { GitSourceConfig } from '../schemas/sources';
+import { retry } from '../retry';
 import { checkGitUrl, type ResourcePolicy } from '../security/resources';
 import { contentTypeOf, isProse, languageOf } from './file-types';
 import { type GitRemote, parseGitRemote, redactUrl } from './git-remote';
@@ -24,7 +25,6 @@ import { networkPolicyFromEnv } from '../security/net-fetch';
 import { NetworkRefusedError, type NetworkPolicy } from '../security/network';
 import { pathFilter } from './path-filter';
 import { executePlan, type PlanItem } from './plan';
-import { sleep } from './sleep';
 import { decodeText, looksBinary } from './text-decoding';
 import { type CrawlOptions, type CrawlOutcome, type CrawlResult, report, type Source } from './types';
 
@@ -33,7 +33,11 @@ export interface GitSourceDeps {
   gitBinary?: string;
   /** Where the temporary clone goes (default the OS temp folder). */
   tmpDir?: string;
-  /** Waits between clone attempts after a transient failure (default 2 s, 4 s). */
+  /**
+   * Retries of a clone after a transient failure, one per entry (default [2000, 4000]). They set the shared retry
+   * policy (lib/retry.ts): the first entry is its base delay and the largest its cap, so each wait is a jittered
+   * one up to 2 s, then up to 4 s.
+   */
   cloneRetryDelaysMs?: number[];
   /** Which addresses a network remote may be at (default: this process's TWINFLOW_ALLOW_NETWORKS). */
   network?: NetworkPolicy;
@@ -99,13 +103,18 @@ export class GitSource implements Source {
 
   private async cloneWithRetries(dir: string, signal?: AbortSignal): Promise<{ commit: string } | { error: string; refused?: boolean }> {
     const delays = this.deps.cloneRetryDelaysMs ?? [2000, 4000];
-    for (let attempt = 0; ; attempt++) {
-      const result = await this.clone(dir, signal);
-      if (!('error' in result) || result.permanent || attempt >= delays.length) return result;
-      await fs.rm(dir, { recursive: true, force: true });
-      await fs.mkdir(dir, { recursive: true });
-      await sleep(delays[attempt]!, signal);
-    }
+    const policy = { attempts: delays.length + 1, baseDelayMs: delays[0] ?? 0, maxDelayMs: Math.max(0, ...delays), maxRetryAfterMs: 0 };
+    return retry(
+      async (attempt) => {
+        if (attempt > 1) {
+          // git refuses to clone into a folder that a failed attempt left files in.
+          await fs.rm(dir, { recursive: true, force: true });
+          await fs.mkdir(dir, { recursive: true });
+        }
+        return this.clone(dir, signal);
+      },
+      { policy, shouldRetry: (o) => o.ok && 'error' in o.value && !o.value.permanent, signal },
+    );
   }
 
   private async clone(dir: string, signal?: AbortSignal): Promise<{ commit: string } | { error: string; permanent: boolean; refused?: boolean }> {

@@ -1,11 +1,14 @@
 /**
- * An embedder for any OpenAI-compatible `POST /v1/embeddings` endpoint: OpenAI, Hugging Face TEI, vLLM, Ollama.
- * Batches inputs, sends a bounded number of requests at once, retries rate limits (429), server errors (5xx) and
- * network failures with backoff (honouring Retry-After), puts vectors back in input order by `index`, and turns
- * the other errors into messages that say what to fix.
+ * An embedder for any OpenAI-compatible `POST /v1/embeddings` endpoint: OpenAI, Hugging Face TEI, vLLM, Ollama,
+ * called through the `openai` package (lib/llm/openai-client.ts). Batches inputs, sends a bounded number of
+ * requests at once, retries rate limits (429), server errors (5xx) and network failures with the shared retry
+ * policy (lib/retry.ts, honouring Retry-After), puts vectors back in input order by `index`, and turns the other
+ * errors into messages that say what to fix.
  */
+import type OpenAI from 'openai';
 import pLimit from 'p-limit';
-import { isRetryableStatus, retryDelayMs, sleep } from '../llm/retry';
+import { connectionFailure, isRetryableCall, isTimeout, openAIClient, retryAfterOf, serverMessage, statusOf } from '../llm/openai-client';
+import { retry } from '../retry';
 import { l2Normalize } from './vector';
 import type { Embedder } from './types';
 
@@ -48,22 +51,6 @@ export class EmbeddingError extends Error {
   }
 }
 
-interface EmbeddingsResponse {
-  data?: Array<{ index?: unknown; embedding?: unknown }>;
-}
-
-/** The server's own error message from an OpenAI-style error body, or the raw text. */
-function serverMessage(text: string): string {
-  try {
-    const parsed = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown; detail?: unknown };
-    const m = typeof parsed.error === 'string' ? parsed.error : (parsed.error?.message ?? parsed.message ?? parsed.detail);
-    if (typeof m === 'string' && m !== '') return m;
-  } catch {
-    /* not JSON */
-  }
-  return text.slice(0, 500) || '(empty body)';
-}
-
 export function embeddingsUrl(baseUrl: string): string {
   const base = baseUrl.replace(/\/+$/, '');
   return /\/v\d+$/.test(base) ? `${base}/embeddings` : `${base}/v1/embeddings`;
@@ -75,6 +62,7 @@ export class OpenAIEmbedder implements Embedder {
   private knownDimension?: number;
   private readonly o: Required<Omit<OpenAIEmbedderOptions, 'apiKey' | 'dimension' | 'baseUrl'>> & { apiKey?: string };
   private readonly limit: ReturnType<typeof pLimit>;
+  private readonly client: OpenAI;
 
   constructor(options: OpenAIEmbedderOptions) {
     if (!options.model) throw new Error('OpenAIEmbedder needs a model name (EMBEDDING_MODEL)');
@@ -97,6 +85,7 @@ export class OpenAIEmbedder implements Embedder {
     }
     this.knownDimension = options.dimension;
     this.limit = pLimit(this.o.concurrency);
+    this.client = openAIClient({ baseUrl: this.url.replace(/\/embeddings$/, ''), apiKey: this.o.apiKey, timeoutMs: this.o.timeoutMs });
     const prefixes = this.o.queryPrefix || this.o.documentPrefix ? `:q=${JSON.stringify(this.o.queryPrefix)}:d=${JSON.stringify(this.o.documentPrefix)}` : '';
     this.modelId = `openai:${this.o.model}${prefixes}`;
   }
@@ -133,8 +122,9 @@ export class OpenAIEmbedder implements Embedder {
   }
 
   private async embedBatch(input: string[]): Promise<number[][]> {
-    const response = (await this.post({ model: this.o.model, input, encoding_format: 'float' })) as EmbeddingsResponse;
-    const data = response?.data;
+    const response = await this.post(input);
+    // Checked item by item below: compatible servers do not all keep to the OpenAI types.
+    const data = response?.data as Array<{ index?: unknown; embedding?: unknown }> | undefined;
     if (!Array.isArray(data) || data.length !== input.length) {
       throw new EmbeddingError(`${this.url} answered ${Array.isArray(data) ? data.length : 'no'} embeddings for ${input.length} inputs (model ${this.o.model})`, false);
     }
@@ -161,38 +151,29 @@ export class OpenAIEmbedder implements Embedder {
     }
   }
 
-  /** One POST with retries; returns the parsed JSON body. */
-  private async post(body: unknown): Promise<unknown> {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (this.o.apiKey) headers.authorization = `Bearer ${this.o.apiKey}`;
-    const backoff = { initialMs: this.o.initialBackoffMs, maxMs: this.o.maxBackoffMs, maxRetryAfterMs: this.o.maxRetryAfterMs };
-    for (let attempt = 0; ; attempt++) {
-      let retryHeaders: Headers | undefined;
-      let last: string;
-      try {
-        const res = await fetch(this.url, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(this.o.timeoutMs) });
-        const text = await res.text();
-        if (res.ok) {
-          try {
-            return JSON.parse(text);
-          } catch {
-            throw new EmbeddingError(`${this.url} answered HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`, false);
-          }
-        }
-        const message = serverMessage(text);
-        if (!isRetryableStatus(res.status)) throw this.httpError(res.status, message);
-        last = `HTTP ${res.status}: ${message}`;
-        retryHeaders = res.headers;
-      } catch (err) {
-        if (err instanceof EmbeddingError) throw err;
-        // fetch failed: connection refused or reset, DNS, or our timeout.
-        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-        last = `${(err as Error).name === 'TimeoutError' ? `no answer within ${this.o.timeoutMs} ms` : (err as Error).message}${cause?.code ? ` (${cause.code})` : ''}`;
+  /** One embeddings request with retries. */
+  private async post(input: string[]): Promise<OpenAI.CreateEmbeddingResponse> {
+    const policy = { attempts: this.o.maxRetries + 1, baseDelayMs: this.o.initialBackoffMs, maxDelayMs: this.o.maxBackoffMs, maxRetryAfterMs: this.o.maxRetryAfterMs };
+    let attempts = 0;
+    try {
+      return await retry(
+        () => {
+          attempts += 1;
+          // encoding_format "float" explicitly: without it the package asks for base64, which not every server speaks.
+          return this.client.embeddings.create({ model: this.o.model, input, encoding_format: 'float' });
+        },
+        { policy, shouldRetry: (o) => !o.ok && isRetryableCall(o.error), retryAfterMs: (o) => (o.ok ? undefined : retryAfterOf(o.error)) },
+      );
+    } catch (err) {
+      const status = statusOf(err);
+      if (status !== undefined && !isRetryableCall(err)) throw this.httpError(status, serverMessage(err));
+      if (!isRetryableCall(err)) {
+        // A 2xx answer the package could not read, or a bug: not worth another attempt.
+        throw new EmbeddingError(`${this.url} answered with a body that could not be read: ${(err as Error).message}`, false, undefined, { cause: err });
       }
-      if (attempt >= this.o.maxRetries) {
-        throw new EmbeddingError(`Embedding request to ${this.url} failed after ${attempt + 1} attempts; last error: ${last}`, true);
-      }
-      await sleep(retryDelayMs(attempt + 1, retryHeaders, backoff));
+      const last =
+        status !== undefined ? `HTTP ${status}: ${serverMessage(err)}` : isTimeout(err) ? `no answer within ${this.o.timeoutMs} ms` : connectionFailure(err);
+      throw new EmbeddingError(`Embedding request to ${this.url} failed after ${attempts} attempts; last error: ${last}`, true, undefined, { cause: err });
     }
   }
 

@@ -1,23 +1,35 @@
 /**
- * A client for any OpenAI-compatible `/chat/completions` endpoint (OpenAI, vLLM, llama.cpp, Ollama, LiteLLM...):
+ * A client for any OpenAI-compatible `/chat/completions` endpoint (OpenAI, vLLM, llama.cpp, Ollama, LiteLLM...),
+ * over the `openai` package (lib/llm/openai-client.ts):
  *
- * - `chat()`: one completion; `stream()`: the same over Server-Sent Events, yielding text deltas;
+ * - `chat()`: one completion; `stream()`: the same streamed, yielding text deltas;
  * - `chatJson()`: JSON mode (or `json_schema` structured output) validated by a zod schema; an answer that does not
  *   parse or validate is shown back to the model with the error and asked again, a bounded number of times;
- * - retries with exponential backoff and jitter on 408/409/429/5xx and network errors, honouring `Retry-After` and
- *   `retry-after-ms`; 4xx errors fail at once;
+ * - retries with the shared policy (lib/retry.ts: exponential backoff with jitter) on 408/409/429/5xx and network
+ *   errors, honouring `Retry-After` and `retry-after-ms`; other 4xx errors fail at once;
  * - bounded concurrency and an optional requests-per-minute pace shared by every call of the client;
  * - a tally of requests, tokens and cost per model.
  */
+import type OpenAI from 'openai';
+import { APIError } from 'openai';
 import { z } from 'zod';
+import { retry, type RetryPolicy } from '../retry';
 import { policyFetch } from '../security/net-fetch';
 import { findNetworkRefusal, type NetworkPolicy } from '../security/network';
 import { LlmError, LlmHttpError, LlmJsonError } from './errors';
+import { connectionFailure, isRetryableCall, isTimeout, openAIClient, retryAfterOf, serverMessage, statusOf } from './openai-client';
 import { RequestLimiter } from './rate-limit';
-import { type BackoffOptions, isRetryableStatus, retryDelayMs, sleep } from './retry';
-import { readSseData } from './sse';
 import { type ModelPrice, UsageTally } from './tally';
 import type { ChatDelta, ChatMessage, ChatOptions, ChatResult, Usage } from './types';
+
+/** Backoff of the chat client's retries (the shared policy's delays under the client's historical names). */
+export interface BackoffOptions {
+  initialMs: number;
+  maxMs: number;
+  /** Longest Retry-After honoured; a longer one is capped. */
+  maxRetryAfterMs: number;
+  random?: () => number;
+}
 
 export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 
@@ -61,19 +73,10 @@ export interface ChatJsonResult<T> {
   calls: number;
 }
 
-interface WireChoice {
-  message?: { content?: string | null };
-  delta?: { content?: string | null };
-  finish_reason?: string | null;
-}
-interface WireResponse {
-  id?: string;
-  model?: string;
-  choices?: WireChoice[];
-  usage?: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number } | null;
-}
+/** Usage as compatible servers send it: some leave fields out, some send none. */
+type WireUsage = { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number } | null | undefined;
 
-function toUsage(u: WireResponse['usage']): Usage {
+function toUsage(u: WireUsage): Usage {
   const promptTokens = u?.prompt_tokens ?? 0;
   const completionTokens = u?.completion_tokens ?? 0;
   return { promptTokens, completionTokens, totalTokens: u?.total_tokens ?? promptTokens + completionTokens };
@@ -91,20 +94,28 @@ export class ChatClient {
   readonly baseUrl: string;
   readonly tally: UsageTally;
   private readonly limiter: RequestLimiter;
-  private readonly backoff: BackoffOptions;
-  private readonly maxRetries: number;
+  private readonly policy: RetryPolicy;
+  private readonly random?: () => number;
   private readonly timeoutMs: number;
-  private readonly fetchImpl: typeof fetch;
+  private readonly client: OpenAI;
 
   constructor(private readonly options: ChatClientOptions) {
     this.model = options.model;
     this.baseUrl = (options.baseUrl ?? OPENAI_BASE_URL).replace(/\/+$/, '');
     this.tally = options.tally ?? new UsageTally(options.prices);
     this.limiter = new RequestLimiter(options.maxConcurrency ?? 4, options.requestsPerMinute);
-    this.backoff = { initialMs: 500, maxMs: 30_000, maxRetryAfterMs: 120_000, ...options.backoff };
-    this.maxRetries = options.maxRetries ?? 5;
+    const backoff = { initialMs: 500, maxMs: 30_000, maxRetryAfterMs: 120_000, ...options.backoff };
+    this.policy = { attempts: (options.maxRetries ?? 5) + 1, baseDelayMs: backoff.initialMs, maxDelayMs: backoff.maxMs, maxRetryAfterMs: backoff.maxRetryAfterMs };
+    this.random = backoff.random;
     this.timeoutMs = options.timeoutMs ?? 120_000;
-    this.fetchImpl = options.fetch ?? (options.network ? policyFetch(options.network) : fetch);
+    this.client = openAIClient({
+      baseUrl: this.baseUrl,
+      apiKey: options.apiKey,
+      timeoutMs: this.timeoutMs,
+      headers: options.headers,
+      // A base URL from workflow input: every connection (redirects included) checked against the network policy.
+      fetch: options.fetch ?? (options.network ? policyFetch(options.network) : undefined),
+    });
   }
 
   get url(): string {
@@ -142,62 +153,64 @@ export class ChatClient {
   }
 
   /**
-   * POSTs with retries. Returns the successful response; throws LlmHttpError for a final HTTP failure and LlmError
-   * for a final network failure. `attempt` counts HTTP attempts.
+   * Sends one request with retries, counting HTTP attempts in the tally. Throws LlmHttpError for a final HTTP
+   * failure and LlmError for a final network failure; the caller's abort throws its reason.
    */
-  private async post(body: Record<string, unknown>, signal: AbortSignal | undefined): Promise<{ res: Response; attempts: number }> {
-    for (let attempt = 1; ; attempt += 1) {
-      if (attempt > 1) await this.limiter.pace(signal);
-      const timeout = AbortSignal.timeout(this.timeoutMs);
-      const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-      let res: Response | undefined;
-      let failure: LlmError;
-      try {
-        res = await this.fetchImpl(this.url, {
-          method: 'POST',
-          headers: {
-            'Content-Type': 'application/json',
-            Accept: body.stream ? 'text/event-stream' : 'application/json',
-            ...(this.options.apiKey && { Authorization: `Bearer ${this.options.apiKey}` }),
-            ...this.options.headers,
-          },
-          body: JSON.stringify(body),
-          signal: combined,
-        });
-        if (res.ok) {
-          this.tally.recordAttempt(false);
-          return { res, attempts: attempt };
-        }
-        const text = await res.text().catch(() => '');
-        failure = new LlmHttpError(res.status, text, this.url, isRetryableStatus(res.status));
-      } catch (err) {
-        if (signal?.aborted) throw signal.reason ?? err;
-        // The worker's network policy refuses the endpoint's address: the same next time, so not retried.
-        const refused = findNetworkRefusal(err);
-        if (refused) throw new LlmError(`chat completion request to ${this.url} refused: ${refused.message}`, false, { cause: err });
-        const timedOut = timeout.aborted;
-        failure = new LlmError(
-          timedOut ? `chat completion timed out after ${this.timeoutMs} ms (${this.url})` : `chat completion request to ${this.url} failed: ${(err as Error).message}`,
-          true,
-          { cause: err },
-        );
-      }
-      this.tally.recordAttempt(true);
-      if (!failure.retryable || attempt > this.maxRetries) throw failure;
-      await sleep(retryDelayMs(attempt, res?.headers, this.backoff), signal);
+  private async send<T>(signal: AbortSignal | undefined, request: () => Promise<T>): Promise<{ value: T; attempts: number }> {
+    let attempts = 0;
+    try {
+      const value = await retry(
+        async (n) => {
+          if (n > 1) await this.limiter.pace(signal); // a retry keeps its concurrency slot, and waits for the rate
+          attempts = n;
+          try {
+            const v = await request();
+            this.tally.recordAttempt(false);
+            return v;
+          } catch (err) {
+            if (!signal?.aborted && !findNetworkRefusal(err)) this.tally.recordAttempt(true);
+            throw err;
+          }
+        },
+        {
+          policy: this.policy,
+          // A refusal by the worker's network policy is the same next time.
+          shouldRetry: (o) => !o.ok && isRetryableCall(o.error) && !findNetworkRefusal(o.error),
+          retryAfterMs: (o) => (o.ok ? undefined : retryAfterOf(o.error)),
+          signal,
+          random: this.random,
+        },
+      );
+      return { value, attempts };
+    } catch (err) {
+      throw this.failure(err, signal);
     }
+  }
+
+  /** The error a failed request is reported as (error classes and retryability that callers and workflows match on). */
+  private failure(err: unknown, signal: AbortSignal | undefined): unknown {
+    if (signal?.aborted) return signal.reason ?? err;
+    if (err instanceof LlmError) return err;
+    const refused = findNetworkRefusal(err);
+    if (refused) return new LlmError(`chat completion request to ${this.url} refused: ${refused.message}`, false, { cause: err });
+    const status = statusOf(err);
+    if (status !== undefined) return new LlmHttpError(status, serverMessage(err), this.url, isRetryableCall(err));
+    if (isTimeout(err)) return new LlmError(`chat completion timed out after ${this.timeoutMs} ms (${this.url})`, true, { cause: err });
+    if (isRetryableCall(err)) return new LlmError(`chat completion request to ${this.url} failed: ${connectionFailure(err)}`, true, { cause: err });
+    // A 2xx answer the package could not read.
+    return new LlmError(`chat completion from ${this.url} could not be read: ${(err as Error).message}`, true, { cause: err });
+  }
+
+  // Our subset of the wire format plus pass-through `extra` fields, which the package's types cannot know.
+  private params<P extends OpenAI.ChatCompletionCreateParams>(messages: ChatMessage[], o: ChatOptions, stream: P['stream']): P {
+    return this.body(messages, o, stream === true) as unknown as P;
   }
 
   /** One chat completion. */
   async chat(messages: ChatMessage[], o: ChatOptions = {}): Promise<ChatResult> {
     return this.limiter.run(async () => {
-      const { res, attempts } = await this.post(this.body(messages, o, false), o.signal);
-      let json: WireResponse;
-      try {
-        json = (await res.json()) as WireResponse;
-      } catch (err) {
-        throw new LlmError(`chat completion from ${this.url} is not JSON`, true, { cause: err });
-      }
+      const params = this.params<OpenAI.ChatCompletionCreateParamsNonStreaming>(messages, o, false);
+      const { value: json, attempts } = await this.send(o.signal, () => this.client.chat.completions.create(params, { signal: o.signal }));
       const choice = json.choices?.[0];
       if (!choice) throw new LlmError(`chat completion from ${this.url} has no choices`, true);
       const model = json.model ?? (o.model ?? this.model);
@@ -215,39 +228,45 @@ export class ChatClient {
     // The concurrency slot is held for the whole stream, until the generator finishes or is abandoned.
     const release = await this.limiter.acquire(o.signal);
     try {
-      const { res, attempts } = await this.post(this.body(messages, o, true), o.signal);
-      if (!res.body) throw new LlmError(`chat completion stream from ${this.url} has no body`, true);
+      const params = this.params<OpenAI.ChatCompletionCreateParamsStreaming>(messages, o, true);
+      const { value: chunks, attempts } = await this.send(o.signal, () => this.client.chat.completions.create(params, { signal: o.signal }));
       let content = '';
       let finishReason: string | null = null;
       let model = o.model ?? this.model;
       let id: string | undefined;
       let usage: Usage | undefined;
-      for await (const data of readSseData(res.body)) {
-        if (data.trim() === '[DONE]') break;
-        let chunk: WireResponse & { error?: { message?: string } };
-        try {
-          chunk = JSON.parse(data) as typeof chunk;
-        } catch {
-          throw new LlmError(`chat completion stream from ${this.url} sent an event that is not JSON: ${data.slice(0, 200)}`, false);
+      try {
+        for await (const chunk of chunks) {
+          id ??= chunk.id;
+          if (chunk.model) model = chunk.model;
+          if (chunk.usage) usage = toUsage(chunk.usage);
+          const choice = chunk.choices?.[0];
+          if (choice?.finish_reason) finishReason = choice.finish_reason;
+          const delta = choice?.delta?.content;
+          if (delta) {
+            content += delta;
+            yield { content: delta };
+          }
         }
-        if (chunk.error) throw new LlmError(`chat completion stream error: ${chunk.error.message ?? JSON.stringify(chunk.error)}`, true);
-        id ??= chunk.id;
-        if (chunk.model) model = chunk.model;
-        if (chunk.usage) usage = toUsage(chunk.usage);
-        const choice = chunk.choices?.[0];
-        if (choice?.finish_reason) finishReason = choice.finish_reason;
-        const delta = choice?.delta?.content;
-        if (delta) {
-          content += delta;
-          yield { content: delta };
-        }
+      } catch (err) {
+        throw this.streamFailure(err, o.signal);
       }
+      // The package ends a stream quietly when its request is aborted.
+      if (o.signal?.aborted) throw o.signal.reason;
       const finalUsage = usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
       this.tally.record(o.model ?? this.model, finalUsage);
       return { content, finishReason, model, id, usage: finalUsage, attempts };
     } finally {
       release();
     }
+  }
+
+  private streamFailure(err: unknown, signal: AbortSignal | undefined): unknown {
+    if (signal?.aborted) return signal.reason ?? err;
+    // An event that is not JSON: the server does not speak the format, and will not next time.
+    if (err instanceof SyntaxError) return new LlmError(`chat completion stream from ${this.url} sent an event that is not JSON (${err.message})`, false, { cause: err });
+    if (err instanceof APIError) return new LlmError(`chat completion stream error: ${serverMessage(err)}`, true, { cause: err });
+    return new LlmError(`chat completion stream from ${this.url} broke: ${connectionFailure(err)}`, true, { cause: err });
   }
 
   /** Streams and collects: calls `onDelta` for each piece and resolves with the full result. */

@@ -10,7 +10,6 @@ export * from './errors';
 export * from './tally';
 export * from './types';
 export { RequestLimiter } from './rate-limit';
-export { readSseData } from './sse';
 export { ApiKeyNotAllowedError } from '../security/secrets';
 
 /**

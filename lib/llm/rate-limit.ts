@@ -2,7 +2,7 @@
  * Request admission: at most `maxConcurrency` calls in flight and at most `requestsPerMinute` started per minute
  * (calls are spaced evenly, which also keeps a burst from tripping the provider's per-second limits).
  */
-import { sleep } from './retry';
+import { sleep } from '../retry';
 
 export class RequestLimiter {
   private active = 0;

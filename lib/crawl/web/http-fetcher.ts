@@ -13,10 +13,9 @@ import robotsParser from 'robots-parser';
 import { networkPolicyFromEnv, policyFetch } from '../../security/net-fetch';
 import { findNetworkRefusal, type NetworkPolicy } from '../../security/network';
 import type { RetrySettings } from '../../schemas/sources';
-import { sleep as defaultSleep } from '../sleep';
+import { retry, retryAfterFromHeaders, sleep as defaultSleep } from '../../retry';
 import { charsetOf, decodeText, mimeOf } from '../text-decoding';
 import type { CrawlReason } from '../types';
-import { isRetryableStatus, parseRetryAfter, retryDelayMs } from './retry-policy';
 
 export interface FetcherSettings {
   userAgent: string;
@@ -187,14 +186,15 @@ export class HttpFetcher {
   }
 
   private async withRetries(url: URL, opts: GetOptions): Promise<Hop> {
-    const { attempts } = this.settings.retry;
-    for (let attempt = 1; ; attempt++) {
-      const hop = await this.hostState(url.host).limit(() => this.hop(url, opts));
-      const retryable = (hop.t === 'status' && isRetryableStatus(hop.status)) || (hop.t === 'error' && hop.reason === 'network_error' && !hop.permanent);
-      if (!retryable || attempt >= attempts) return hop;
-      const retryAfter = hop.t === 'status' && (hop.status === 429 || hop.status === 503) ? parseRetryAfter(hop.headers.get('retry-after'), this.now()) : undefined;
-      await this.sleep(retryDelayMs(attempt, this.settings.retry, retryAfter, this.random), opts.signal);
-    }
+    return retry(() => this.hostState(url.host).limit(() => this.hop(url, opts)), {
+      policy: this.settings.retry,
+      // A failure comes back as a Hop value; the last one is returned as it is once the attempts are spent.
+      shouldRetry: (o) => o.ok && ((o.value.t === 'status' && isRetryableStatus(o.value.status)) || (o.value.t === 'error' && o.value.reason === 'network_error' && !o.value.permanent)),
+      retryAfterMs: (o) => (o.ok && o.value.t === 'status' && (o.value.status === 429 || o.value.status === 503) ? retryAfterFromHeaders(o.value.headers, this.now()) : undefined),
+      signal: opts.signal,
+      random: this.random,
+      sleep: this.sleep,
+    });
   }
 
   /** One request under the host's concurrency slot, after its rate-limit slot. */
@@ -311,6 +311,11 @@ export class HttpFetcher {
     }
     return { all: 'unavailable', why: `${robotsUrl} could not be read (${res.detail}); RFC 9309 says to assume crawling is disallowed for now` };
   }
+}
+
+/** 429 and 5xx are worth another try; other statuses (408 and 409 included) are the site's answer about the page. */
+function isRetryableStatus(status: number): boolean {
+  return status === 429 || (status >= 500 && status <= 599);
 }
 
 /** A refusal after redirects says where they led: every hop is checked, and the last one was refused. */

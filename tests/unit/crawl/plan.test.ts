@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { executePlan } from '../../../lib/crawl/plan';
 import { type CrawlOutcome, type CrawlResult, report } from '../../../lib/crawl/types';
-import { parseRetryAfter, retryDelayMs } from '../../../lib/crawl/web/retry-policy';
 
 const doc = (key: string): CrawlResult => ({
   kind: 'document',
@@ -102,27 +101,5 @@ describe('executePlan', () => {
     expect(report('x', 'robots_disallowed', 'd').kind).toBe('skipped');
     expect(report('x', 'timeout', 'd').kind).toBe('failed');
     expect(report('x', 'http_error', 'd', { status: 503 })).toEqual({ kind: 'failed', location: 'x', reason: 'http_error', detail: 'd', status: 503 });
-  });
-});
-
-describe('retry policy', () => {
-  const settings = { attempts: 4, baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 5000 };
-
-  it('reads Retry-After as seconds or an HTTP date', () => {
-    const now = Date.parse('2025-01-01T00:00:00Z');
-    expect(parseRetryAfter('3', now)).toBe(3000);
-    expect(parseRetryAfter('Wed, 01 Jan 2025 00:00:10 GMT', now)).toBe(10_000);
-    expect(parseRetryAfter('Tue, 31 Dec 2024 00:00:00 GMT', now)).toBe(0);
-    expect(parseRetryAfter('soon', now)).toBeUndefined();
-    expect(parseRetryAfter(null, now)).toBeUndefined();
-  });
-
-  it('backs off exponentially with jitter, capped; a Retry-After wins but is capped too', () => {
-    expect(retryDelayMs(1, settings, undefined, () => 0)).toBe(50);
-    expect(retryDelayMs(1, settings, undefined, () => 1)).toBe(100);
-    expect(retryDelayMs(3, settings, undefined, () => 1)).toBe(400);
-    expect(retryDelayMs(10, settings, undefined, () => 1)).toBe(1000);
-    expect(retryDelayMs(1, settings, 2000, () => 0)).toBe(2000);
-    expect(retryDelayMs(1, settings, 3_600_000, () => 0)).toBe(5000);
   });
 });

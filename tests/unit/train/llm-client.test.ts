@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ChatClient, chatClientForEndpoint, chatClientFromConfig, LlmHttpError, LlmJsonError, priceOf, UsageTally } from '../../../lib/llm';
-import { retryAfterMs, retryDelayMs } from '../../../lib/llm/retry';
 import { type OpenAIChatServer, startOpenAIChatServer } from '../../helpers/openai-chat-server';
 
 let server: OpenAIChatServer;
@@ -148,20 +147,7 @@ describe('ChatClient against an OpenAI-compatible server', () => {
   });
 });
 
-describe('retry delays and prices', () => {
-  const o = { initialMs: 100, maxMs: 1000, maxRetryAfterMs: 5000, random: () => 1 };
-  it('honours retry-after-ms, Retry-After seconds and dates, capped', () => {
-    expect(retryDelayMs(1, new Headers({ 'retry-after-ms': '250' }), o)).toBe(250);
-    expect(retryDelayMs(1, new Headers({ 'retry-after': '2' }), o)).toBe(2000);
-    expect(retryDelayMs(1, new Headers({ 'retry-after': '3600' }), o)).toBe(5000);
-    expect(retryAfterMs(new Headers({ 'retry-after': new Date(10_000).toUTCString() }), 7_000)).toBe(3000);
-  });
-  it('backs off exponentially with full jitter up to the cap', () => {
-    expect(retryDelayMs(1, undefined, o)).toBe(100);
-    expect(retryDelayMs(3, undefined, o)).toBe(400);
-    expect(retryDelayMs(10, undefined, o)).toBe(1000);
-    expect(retryDelayMs(3, undefined, { ...o, random: () => 0 })).toBe(0);
-  });
+describe('prices', () => {
   it('prices dated model ids by their family and counts unknown models as unpriced', () => {
     expect(priceOf('gpt-4o-mini-2024-07-18', { 'gpt-4o': { input: 1, output: 1 }, 'gpt-4o-mini': { input: 2, output: 2 } })).toEqual({ input: 2, output: 2 });
     const t = new UsageTally();
