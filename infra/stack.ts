@@ -1,22 +1,18 @@
 /**
  * The local stack without Docker: the Temporal dev server (SQLite-persisted, Web UI) and MinIO, started in the
- * background with health checks, logs to files, and pid files so that `down` stops exactly what `up` started.
+ * background with health checks, logs to files, and pid files so that `down` stops exactly what `up` started
+ * (processes.ts); MinIO's buckets and notifications are set up by buckets.ts.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  type Event,
-  GetBucketNotificationConfigurationCommand,
-  PutBucketNotificationConfigurationCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
 import { Connection } from '@temporalio/client';
-import { ArtifactStore, createS3Client } from '../lib/artifacts';
 import type { Config } from '../lib/config';
 import { ensureBinaries } from './binaries';
+import { type BucketNotifications, minioWebhookEnv, setUpBuckets, WEBHOOK_TARGET_ARN } from './buckets';
+import { logFileOf, ownedPid, startDetached, StackError, stopProcess, waitFor } from './processes';
+
+export { StackError } from './processes';
 
 /**
  * Search attributes registered at start; workflows tag their runs with them (visible and filterable in the UI). On any
@@ -56,59 +52,6 @@ export interface StackOptions {
   notifications?: BucketNotifications;
 }
 
-/** MinIO's id of twinflow's webhook target: its env vars end in _TWINFLOW and its ARN is arn:minio:sqs::TWINFLOW:webhook. */
-export const WEBHOOK_TARGET_ID = 'TWINFLOW';
-export const WEBHOOK_TARGET_ARN = `arn:minio:sqs::${WEBHOOK_TARGET_ID}:webhook`;
-
-export interface BucketNotifications {
-  /** The target's ARN (WEBHOOK_TARGET_ARN for the target that minioWebhookEnv configures). */
-  arn: string;
-  prefixes: Array<{ bucket: string; prefix: string }>;
-}
-
-/**
- * MinIO's environment for a webhook target that posts bucket events to `endpoint` with the shared secret. Events wait
- * in `queueDir` while the endpoint is down and are delivered when it is back.
- */
-export function minioWebhookEnv(endpoint: string, secret: string, queueDir: string): Record<string, string> {
-  return {
-    [`MINIO_NOTIFY_WEBHOOK_ENABLE_${WEBHOOK_TARGET_ID}`]: 'on',
-    [`MINIO_NOTIFY_WEBHOOK_ENDPOINT_${WEBHOOK_TARGET_ID}`]: endpoint,
-    [`MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_${WEBHOOK_TARGET_ID}`]: `Bearer ${secret}`,
-    [`MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_${WEBHOOK_TARGET_ID}`]: queueDir,
-  };
-}
-
-/**
- * Points the buckets' object-created/removed events under each prefix at the webhook target. Notification
- * configurations of other targets on those buckets are kept; twinflow's own (by id) are replaced, so this is
- * idempotent.
- */
-export async function configureBucketNotifications(s3: S3Client, n: BucketNotifications): Promise<void> {
-  const byBucket = new Map<string, string[]>();
-  for (const { bucket, prefix } of n.prefixes) byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), prefix]);
-  for (const [Bucket, prefixes] of byBucket) {
-    const current = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket }));
-    const others = (current.QueueConfigurations ?? []).filter((q) => !q.Id?.startsWith('twinflow-'));
-    const ours = [...new Set(prefixes)].map((prefix) => ({
-      Id: `twinflow-${prefix}`,
-      QueueArn: n.arn,
-      Events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'] as Event[],
-      Filter: { Key: { FilterRules: [{ Name: 'prefix' as const, Value: prefix }] } },
-    }));
-    await s3.send(
-      new PutBucketNotificationConfigurationCommand({
-        Bucket,
-        NotificationConfiguration: {
-          QueueConfigurations: [...others, ...ours],
-          TopicConfigurations: current.TopicConfigurations,
-          LambdaFunctionConfigurations: current.LambdaFunctionConfigurations,
-        },
-      }),
-    );
-  }
-}
-
 export function stackOptionsFromConfig(config: Config, extra: Partial<StackOptions> = {}): StackOptions {
   // With a webhook secret configured, MinIO posts the inbox prefixes' object events to `twinflow webhook serve`.
   const { secret, url, notify } = config.webhook;
@@ -134,10 +77,6 @@ export function stackOptionsFromConfig(config: Config, extra: Partial<StackOptio
   };
 }
 
-export class StackError extends Error {
-  override name = 'StackError';
-}
-
 type ServiceName = 'temporal' | 'minio';
 
 export interface ServiceStatus {
@@ -149,37 +88,7 @@ export interface ServiceStatus {
   log: string;
 }
 
-const pidFile = (o: StackOptions, s: ServiceName) => path.join(o.dir, 'run', `${s}.pid`);
-const logFile = (o: StackOptions, s: ServiceName) => path.join(o.dir, 'logs', `${s}.log`);
-
-/** The command line of a live process, or undefined (portable: `ps` exists on Linux and macOS). */
-function commandOf(pid: number): string | undefined {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return undefined;
-  }
-  const ps = spawnSync('ps', ['-p', String(pid), '-o', 'command='], { encoding: 'utf8' });
-  const cmd = ps.stdout?.trim();
-  return cmd ? cmd : undefined;
-}
-
-/** The pid recorded by `up`, if that process still runs and is still the binary we started. */
-function ownedPid(o: StackOptions, s: ServiceName): number | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(pidFile(o, s), 'utf8');
-  } catch {
-    return undefined;
-  }
-  const [pidText, marker] = text.trim().split('\n');
-  const pid = Number(pidText);
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  const cmd = commandOf(pid);
-  // A recycled pid running something else is not ours: never signal it.
-  if (!cmd || (marker && !cmd.includes(marker))) return undefined;
-  return pid;
-}
+const logFile = (o: StackOptions, s: ServiceName) => logFileOf(o.dir, s);
 
 export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
@@ -215,31 +124,9 @@ async function temporalHealthy(o: StackOptions): Promise<boolean> {
 
 const minioHealthy = (o: StackOptions) => httpOk(`http://127.0.0.1:${o.minioPort}/minio/health/live`);
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, log: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(250);
-  }
-  const tail = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').slice(-15).join('\n') : '(no log)';
-  throw new StackError(`${what} did not become healthy within ${timeoutMs / 1000}s; last lines of ${log}:\n${tail}`);
-}
-
-function startDetached(o: StackOptions, s: ServiceName, binary: string, args: string[], env: Record<string, string> = {}): number {
-  fs.mkdirSync(path.dirname(logFile(o, s)), { recursive: true });
-  fs.mkdirSync(path.dirname(pidFile(o, s)), { recursive: true });
-  const out = fs.openSync(logFile(o, s), 'a');
-  fs.writeSync(out, `\n--- ${s} starting ${args.join(' ')}\n`);
-  const child = spawn(binary, args, {
-    detached: true, // its own process group: survives the CLI and is stopped by `down`
-    stdio: ['ignore', out, out],
-    env: { ...process.env, ...env },
-  });
-  fs.closeSync(out);
-  if (!child.pid) throw new StackError(`could not start ${binary}`);
-  child.unref();
-  fs.writeFileSync(pidFile(o, s), `${child.pid}\n${path.basename(binary)}\n`);
-  return child.pid;
+/** Starts a service's binary detached; its pid file names the binary, so a recycled pid is never taken for it. */
+function startService(o: StackOptions, s: ServiceName, binary: string, args: string[], env: Record<string, string> = {}): number {
+  return startDetached(o.dir, { name: s, command: binary, args, env: { ...process.env, ...env } });
 }
 
 async function assertPortsFree(ports: Array<[number, string]>): Promise<void> {
@@ -251,7 +138,7 @@ async function assertPortsFree(ports: Array<[number, string]>): Promise<void> {
 }
 
 async function upTemporal(o: StackOptions, binary: string, log: (l: string) => void): Promise<void> {
-  if (ownedPid(o, 'temporal') && (await temporalHealthy(o))) {
+  if (ownedPid(o.dir, 'temporal') && (await temporalHealthy(o))) {
     log(`temporal: already running on 127.0.0.1:${o.temporalPort}`);
     return;
   }
@@ -276,14 +163,14 @@ async function upTemporal(o: StackOptions, binary: string, log: (l: string) => v
     'warn',
     ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
   ];
-  const pid = startDetached(o, 'temporal', binary, args);
+  const pid = startService(o, 'temporal', binary, args);
   log(`temporal: started (pid ${pid}), waiting for health`);
   await waitFor('Temporal dev server', () => temporalHealthy(o), 60_000, logFile(o, 'temporal'));
   await waitFor('Temporal Web UI', () => httpOk(`http://127.0.0.1:${o.temporalUiPort}/`), 30_000, logFile(o, 'temporal'));
 }
 
 async function upMinio(o: StackOptions, binary: string, log: (l: string) => void): Promise<void> {
-  if (ownedPid(o, 'minio') && (await minioHealthy(o))) {
+  if (ownedPid(o.dir, 'minio') && (await minioHealthy(o))) {
     log(`minio: already running on 127.0.0.1:${o.minioPort}`);
   } else {
     await assertPortsFree([
@@ -292,7 +179,7 @@ async function upMinio(o: StackOptions, binary: string, log: (l: string) => void
     ]);
     const dataDir = path.join(o.dir, 'minio-data');
     fs.mkdirSync(dataDir, { recursive: true });
-    const pid = startDetached(
+    const pid = startService(
       o,
       'minio',
       binary,
@@ -307,43 +194,29 @@ async function upMinio(o: StackOptions, binary: string, log: (l: string) => void
     log(`minio: started (pid ${pid}), waiting for health`);
     await waitFor('MinIO', () => minioHealthy(o), 60_000, logFile(o, 'minio'));
   }
-  const s3 = createS3Client({
-    endpoint: `http://127.0.0.1:${o.minioPort}`,
-    region: 'us-east-1',
-    bucket: o.bucket,
-    forcePathStyle: true,
-    accessKeyId: o.accessKeyId,
-    secretAccessKey: o.secretAccessKey,
-  });
-  try {
-    for (const bucket of [o.bucket, ...(o.extraBuckets ?? [])]) await new ArtifactStore(s3, bucket).ensureBucket();
-    if (o.notifications && o.notifications.prefixes.length > 0) {
-      try {
-        await configureBucketNotifications(s3, o.notifications);
-        log(`minio: bucket notifications → webhook for ${o.notifications.prefixes.map((p) => `${p.bucket}/${p.prefix}`).join(', ')}`);
-      } catch (err) {
-        // A MinIO started earlier without the webhook target does not know its ARN: it needs a restart to load it.
-        throw new StackError(
-          `could not configure bucket notifications (${(err as Error).message}); if MinIO was started before the webhook was configured, run \`twinflow stack down\` and \`twinflow stack up\` again`,
-        );
-      }
-    }
-  } finally {
-    s3.destroy();
-  }
+  await setUpBuckets(
+    {
+      endpoint: `http://127.0.0.1:${o.minioPort}`,
+      accessKeyId: o.accessKeyId,
+      secretAccessKey: o.secretAccessKey,
+      buckets: [o.bucket, ...(o.extraBuckets ?? [])],
+      notifications: o.notifications,
+    },
+    log,
+  );
 }
 
 /** Installs (if needed) and starts both services; returns once both are healthy and the buckets exist. */
 export async function stackUp(o: StackOptions, log: (l: string) => void = console.log): Promise<ServiceStatus[]> {
   const bins = await ensureBinaries(o.home, log);
   // Check every port first, so that a busy port starts nothing at all (no half-started stack to clean up).
-  if (!(ownedPid(o, 'temporal') && (await temporalHealthy(o)))) {
+  if (!(ownedPid(o.dir, 'temporal') && (await temporalHealthy(o)))) {
     await assertPortsFree([
       [o.temporalPort, 'TWINFLOW_TEMPORAL_PORT'],
       [o.temporalUiPort, 'TWINFLOW_TEMPORAL_UI_PORT'],
     ]);
   }
-  if (!(ownedPid(o, 'minio') && (await minioHealthy(o)))) {
+  if (!(ownedPid(o.dir, 'minio') && (await minioHealthy(o)))) {
     await assertPortsFree([
       [o.minioPort, 'TWINFLOW_MINIO_PORT'],
       [o.minioConsolePort, 'TWINFLOW_MINIO_CONSOLE_PORT'],
@@ -354,33 +227,8 @@ export async function stackUp(o: StackOptions, log: (l: string) => void = consol
 }
 
 async function stopService(o: StackOptions, s: ServiceName, log: (l: string) => void): Promise<void> {
-  const pid = ownedPid(o, s);
-  if (!pid) {
-    fs.rmSync(pidFile(o, s), { force: true });
-    log(`${s}: not running`);
-    return;
-  }
-  // Signal the whole process group started by `up` (the server and any children it spawned).
-  const signal = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(-pid, sig);
-    } catch {
-      try {
-        process.kill(pid, sig);
-      } catch {
-        /* already gone */
-      }
-    }
-  };
-  signal('SIGTERM');
-  const deadline = Date.now() + 15_000;
-  while (commandOf(pid) && Date.now() < deadline) await sleep(100);
-  if (commandOf(pid)) {
-    signal('SIGKILL');
-    while (commandOf(pid)) await sleep(100);
-  }
-  fs.rmSync(pidFile(o, s), { force: true });
-  log(`${s}: stopped (pid ${pid})`);
+  const pid = await stopProcess(o.dir, s, 15_000);
+  log(pid ? `${s}: stopped (pid ${pid})` : `${s}: not running`);
 }
 
 /** MinIO alone (as `stackUp` starts it: buckets, notifications); for a second MinIO beside a running stack. */
@@ -399,8 +247,8 @@ export async function stackDown(o: StackOptions, log: (l: string) => void = cons
 }
 
 export async function stackStatus(o: StackOptions): Promise<ServiceStatus[]> {
-  const tpid = ownedPid(o, 'temporal');
-  const mpid = ownedPid(o, 'minio');
+  const tpid = ownedPid(o.dir, 'temporal');
+  const mpid = ownedPid(o.dir, 'minio');
   const [th, mh] = await Promise.all([temporalHealthy(o), minioHealthy(o)]);
   return [
     { name: 'temporal', running: tpid !== undefined, healthy: th, pid: tpid, url: `http://127.0.0.1:${o.temporalUiPort}`, log: logFile(o, 'temporal') },

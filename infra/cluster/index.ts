@@ -10,7 +10,7 @@ import type { Config } from '../../lib/config';
 import { minioDown, minioUp, stackOptionsFromConfig } from '../stack';
 import { type ClusterOptions, clusterOptionsFromConfig, serverPorts } from './options';
 import { postgresDown, postgresReady, postgresUp } from './postgres';
-import { logFileOf, ownedPid, recordedNames, stopProcess } from './supervise';
+import { logFileOf, ownedPid, recordedNames, stopProcess } from '../processes';
 import { ensureServerBinaries, frontendHealthy, registerNamespace, setupSchemas, startServer, waitForServer } from './temporal-server';
 import { buildBundle, sharedStoreEnv, workerNames, workersUp } from './workers';
 

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ClusterOptions } from './options';
-import { ClusterError, logFileOf, pidFileOf, runOnce, waitFor } from './supervise';
+import { StackError, logFileOf, pidFileOf, runOnce, waitFor } from '../processes';
 
 export const POSTGRES_USER = 'temporal';
 export const POSTGRES_PASSWORD = 'temporal';
@@ -30,7 +30,7 @@ export function postgresBinDir(o: ClusterOptions): string {
   }
   const found = candidates.find((d) => fs.existsSync(path.join(d, 'initdb')) && fs.existsSync(path.join(d, 'pg_ctl')));
   if (!found) {
-    throw new ClusterError(
+    throw new StackError(
       `PostgreSQL's initdb/pg_ctl not found (looked in ${candidates.join(', ') || 'nothing'}): install PostgreSQL (Debian: apt-get install postgresql-15) or set TWINFLOW_POSTGRES_BIN to the folder that has them`,
     );
   }
@@ -42,7 +42,7 @@ function runAs(): { uid?: number; gid?: number } {
   if (process.getuid?.() !== 0) return {};
   const uid = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
   const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
-  if (uid.status !== 0 || gid.status !== 0) throw new ClusterError('running as root: PostgreSQL must run as another user, and there is no `postgres` user (create one, or run twinflow as a normal user)');
+  if (uid.status !== 0 || gid.status !== 0) throw new StackError('running as root: PostgreSQL must run as another user, and there is no `postgres` user (create one, or run twinflow as a normal user)');
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
@@ -88,7 +88,7 @@ export async function postgresUp(o: ClusterOptions, log: (l: string) => void): P
     await waitFor('PostgreSQL', () => postgresReady(o), 60_000, logFileOf(o.dir, 'postgres'));
   } else log(`postgres: already running on 127.0.0.1:${o.postgresPort}`);
   const pid = postmasterPid(o);
-  if (!pid) throw new ClusterError(`PostgreSQL answers on port ${o.postgresPort} but ${data}/postmaster.pid is missing: another server holds the port; set TWINFLOW_POSTGRES_PORT to a free port`);
+  if (!pid) throw new StackError(`PostgreSQL answers on port ${o.postgresPort} but ${data}/postmaster.pid is missing: another server holds the port; set TWINFLOW_POSTGRES_PORT to a free port`);
   fs.mkdirSync(path.dirname(pidFileOf(o.dir, 'postgres')), { recursive: true });
   fs.writeFileSync(pidFileOf(o.dir, 'postgres'), `${pid}\npostgres\n`);
   return pid;

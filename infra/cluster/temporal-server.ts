@@ -18,7 +18,7 @@ import { BINARIES, type BinarySpec, ensureBinary } from '../binaries';
 import { SEARCH_ATTRIBUTES } from '../stack';
 import { type ClusterOptions, serverPorts } from './options';
 import { POSTGRES_PASSWORD, POSTGRES_USER } from './postgres';
-import { ClusterError, logFileOf, runOnce, startDetached, waitFor } from './supervise';
+import { StackError, logFileOf, runOnce, startDetached, waitFor } from '../processes';
 
 export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
 export const SERVER_BINARIES = {
@@ -48,7 +48,7 @@ export function serverModuleDir(): string {
   const modcache = spawnSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).stdout?.trim();
   const dir = modcache ? path.join(modcache, 'go.temporal.io', `server@${TEMPORAL_SERVER_VERSION}`) : '';
   if (!dir || !fs.existsSync(path.join(dir, 'schema', 'postgresql', 'v12'))) {
-    throw new ClusterError(
+    throw new StackError(
       `the Temporal server module source (its SQL schemas) is not in the Go module cache (${dir || 'go env GOMODCACHE failed'}): run \`go mod download go.temporal.io/server@${TEMPORAL_SERVER_VERSION}\``,
     );
   }

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../lib/config';
 import type { ClusterOptions } from './options';
-import { logFileOf, ownedPid, runOnce, startDetached, waitFor } from './supervise';
+import { logFileOf, ownedPid, runOnce, startDetached, waitFor } from '../processes';
 
 export const TWINFLOW_BIN = path.join(PROJECT_ROOT, 'bin', 'twinflow');
 const READY = { cpu: 'twinflow CPU worker polling', gpu: 'twinflow GPU worker polling' };

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { clusterDown, clusterUp } from '../../infra/cluster';
-import { recordedNames, stopProcess } from '../../infra/cluster/supervise';
+import { recordedNames, stopProcess } from '../../infra/processes';
 import { startOpenAIServer } from '../helpers/openai-server';
 import { CLUSTER_DIR, clusterOptions } from './cluster-env';
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ownedPid, stopProcess } from '../../infra/cluster/supervise';
+import { ownedPid, stopProcess } from '../../infra/processes';
 import { startServer, ensureServerBinaries, waitForServer } from '../../infra/cluster/temporal-server';
 import { workersUp } from '../../infra/cluster/workers';
 import type { IngestInput, IngestResult } from '../../lib/schemas/ingest';
