@@ -18,11 +18,18 @@ import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { ArtifactStore } from '../../lib/artifacts';
 import { sha256 } from '../../lib/hash';
-import { type FineTuneResult, type Training, TRAINING_PROGRESS_SIGNAL, type TrainingProgress } from '../../lib/schemas/train';
+import {
+  type FineTuneResult,
+  type Training,
+  type TrainerDpoConfig,
+  type TrainerTrainConfig,
+  TRAINING_PROGRESS_SIGNAL,
+  type TrainingProgress,
+} from '../../lib/schemas/train';
 import { downloadDir, latestCheckpoint, snapshotDir, uploadDir } from './s3-dirs';
 import type { TrainerSettings } from './settings';
-import { runTrainer, TrainerError, type TrainerEvent } from './trainer-process';
-import { downloadModelPrefix, type GpuHooks, runPrefixOf, throwAsActivityFailure } from './shared';
+import { TrainerError, type TrainerEvent } from './trainer-process';
+import { downloadModelPrefix, type GpuHooks, runPrefixOf, runTrainerCommand, throwAsActivityFailure } from './shared';
 import type { Dpo, DpoMetrics } from '../../lib/schemas/dpo';
 import { pipelineMetrics } from '../../lib/pipeline-metrics';
 
@@ -48,8 +55,11 @@ export interface FineTuneHeartbeat {
   attempt: number;
 }
 
-/** The trainer's JSON config from the workflow's training settings. */
-export function trainerConfig(t: Training, files: { baseModel: string; outputDir: string; trainFile: string; evalFile?: string; resumeFrom?: string }) {
+/** The trainer's JSON config (lib/schemas/train.ts trainerTrainConfigSchema) from the workflow's training settings. */
+export function trainerConfig(
+  t: Training,
+  files: { baseModel: string; outputDir: string; trainFile: string; evalFile?: string; resumeFrom?: string },
+): TrainerTrainConfig {
   return {
     base_model: files.baseModel,
     output_dir: files.outputDir,
@@ -81,12 +91,12 @@ export function trainerConfig(t: Training, files: { baseModel: string; outputDir
   };
 }
 
-/** The trainer's DPO config (dpo.py's DpoConfig) from the workflow's settings; the SFT run's settings fill the rest. */
+/** The trainer's DPO config (trainerDpoConfigSchema) from the workflow's settings; the SFT run's settings fill the rest. */
 export function dpoTrainerConfig(
   t: Training,
   d: Dpo,
   files: { baseModel: string; adapterDir: string; outputDir: string; pairsFile: string; resumeFrom?: string },
-) {
+): TrainerDpoConfig {
   return {
     base_model: files.baseModel,
     adapter_dir: files.adapterDir,
@@ -171,8 +181,7 @@ export async function fineTune(
       }
     }
     const baseModel = await downloadModelPrefix(artifacts, input.baseModel, settings.modelCacheDir);
-    const configPath = path.join(work, 'train-config.json');
-    let config: object;
+    let config: TrainerTrainConfig | TrainerDpoConfig;
     if (input.dpo) {
       const adapterDir = path.join(dirs.data, 'sft-adapter');
       await downloadDir(artifacts, input.dpo.sftAdapterUri, adapterDir);
@@ -180,7 +189,6 @@ export async function fineTune(
     } else {
       config = trainerConfig(input.training, { baseModel, outputDir: dirs.out, trainFile, evalFile, resumeFrom });
     }
-    fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
 
     // Progress to the workflow: throttled, in order, never failing the training.
     const wf = info.workflowExecution;
@@ -231,18 +239,15 @@ export async function fineTune(
     const timer = setInterval(beat, 1000);
     let done: TrainerEvent;
     try {
-      ({ done } = await runTrainer({
-        python: settings.python,
+      ({ done } = await runTrainerCommand({
         command: input.dpo ? 'dpo' : 'train',
-        configPath,
-        cwd: work,
-        pythonPath: settings.trainerSrc,
-        logFile: path.join(work, 'trainer.log'),
-        signal: ctx.cancellationSignal,
-        killGraceMs: settings.killGraceMs,
-        onSpawn: (pid) => hooks.onTrainerSpawn?.({ pid, attempt, command: input.dpo ? 'dpo' : 'train' }),
+        configFile: 'train-config.json',
+        config,
+        work,
+        ctx,
+        settings,
+        hooks,
         onEvent: async (ev) => {
-          hooks.onTrainerEvent?.({ event: ev, attempt, command: input.dpo ? 'dpo' : 'train' });
           switch (ev.event) {
             case 'start':
               progress.maxSteps = num(ev.max_steps) ?? 0;

@@ -8,11 +8,10 @@ import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ArtifactStore } from '../../lib/artifacts';
 import { sha256 } from '../../lib/hash';
-import type { Example, Generation } from '../../lib/schemas/train';
+import type { Example, Generation, TrainerGenerateConfig } from '../../lib/schemas/train';
 import { downloadDir } from './s3-dirs';
 import type { TrainerSettings } from './settings';
-import { runTrainer } from './trainer-process';
-import { downloadModelPrefix, type GpuHooks, runPrefixOf, throwAsActivityFailure } from './shared';
+import { downloadModelPrefix, type GpuHooks, runPrefixOf, runTrainerCommand, throwAsActivityFailure } from './shared';
 
 export interface GenerateInput {
   /** Report name of the model (names the predictions file). */
@@ -30,6 +29,26 @@ export interface GenerateInput {
 export function promptOf(e: Example): Example['messages'] {
   const last = e.messages.map((m) => m.role).lastIndexOf('assistant');
   return last > 0 ? e.messages.slice(0, last) : e.messages;
+}
+
+/** The trainer's generate config (lib/schemas/train.ts trainerGenerateConfigSchema) from the workflow's settings. */
+export function generateTrainerConfig(
+  g: Generation,
+  files: { baseModel: string; adapterDir?: string; inputFile: string; outputFile: string; chatTemplate?: string },
+): TrainerGenerateConfig {
+  return {
+    base_model: files.baseModel,
+    ...(files.adapterDir && { adapter_dir: files.adapterDir }),
+    input_file: files.inputFile,
+    output_file: files.outputFile,
+    max_new_tokens: g.maxNewTokens,
+    temperature: g.temperature,
+    batch_size: g.batchSize,
+    backend: g.backend,
+    device: g.device,
+    seed: g.seed,
+    ...(files.chatTemplate && { chat_template: files.chatTemplate }),
+  };
 }
 
 export async function generatePredictions(
@@ -61,38 +80,20 @@ export async function generatePredictions(
     }
     const baseModel = await downloadModelPrefix(artifacts, input.baseModel, settings.modelCacheDir);
     const outputFile = path.join(work, 'predictions.jsonl');
-    const g = input.generation;
-    const config = {
-      base_model: baseModel,
-      ...(adapterDir && { adapter_dir: adapterDir }),
-      input_file: inputFile,
-      output_file: outputFile,
-      max_new_tokens: g.maxNewTokens,
-      temperature: g.temperature,
-      batch_size: g.batchSize,
-      backend: g.backend,
-      device: g.device,
-      seed: g.seed,
-      ...(input.chatTemplate && { chat_template: input.chatTemplate }),
-    };
-    const configPath = path.join(work, 'generate-config.json');
-    fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
+    const config = generateTrainerConfig(input.generation, { baseModel, adapterDir, inputFile, outputFile, chatTemplate: input.chatTemplate });
     let last = { done: 0, total: examples.length };
     const timer = setInterval(() => ctx.heartbeat(last), 1000);
     let done;
     try {
-      ({ done } = await runTrainer({
-        python: settings.python,
+      ({ done } = await runTrainerCommand({
         command: 'generate',
-        configPath,
-        cwd: work,
-        pythonPath: settings.trainerSrc,
-        logFile: path.join(work, 'trainer.log'),
-        signal: ctx.cancellationSignal,
-        killGraceMs: settings.killGraceMs,
-        onSpawn: (pid) => hooks.onTrainerSpawn?.({ pid, attempt: ctx.info.attempt, command: 'generate' }),
+        configFile: 'generate-config.json',
+        config,
+        work,
+        ctx,
+        settings,
+        hooks,
         onEvent: (ev) => {
-          hooks.onTrainerEvent?.({ event: ev, attempt: ctx.info.attempt, command: 'generate' });
           if (ev.event === 'progress') {
             last = { done: Number(ev.done) || 0, total: Number(ev.total) || examples.length };
             ctx.heartbeat(last);

@@ -1,4 +1,4 @@
-/** Pieces shared by the GPU activities: run prefixes, model download, failure mapping, test hooks. */
+/** Pieces shared by the GPU activities: run prefixes, model download, running the trainer, failure mapping, test hooks. */
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -7,7 +7,8 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { ApplicationFailure, type Context, type Info } from '@temporalio/activity';
 import type { ArtifactStore } from '../../lib/artifacts';
 import { sha256 } from '../../lib/hash';
-import { TrainerError } from './trainer-process';
+import type { TrainerSettings } from './settings';
+import { runTrainer, TrainerError, type RunTrainerOptions, type TrainerEvent } from './trainer-process';
 
 /** Observers of the GPU activities (metrics, logs, and tests that need to act at a precise moment). */
 export interface GpuHooks {
@@ -15,6 +16,43 @@ export interface GpuHooks {
   /** Every trainer event, as it is read (before the activity handles it). */
   onTrainerEvent?: (e: { event: Record<string, unknown>; attempt: number; command: 'train' | 'dpo' | 'generate' }) => void;
   onCheckpointUploaded?: (e: { step: number; key: string; attempt: number }) => void | Promise<void>;
+}
+
+/**
+ * Writes a trainer config into the activity's work folder and runs the trainer command on it there: the worker's
+ * Python and trainer sources, the activity's cancellation, its log in `<work>/trainer.log`, and the hooks told of
+ * the process and of every event before `onEvent` handles it.
+ */
+export function runTrainerCommand(o: {
+  command: RunTrainerOptions['command'];
+  /** The config file's name in `work` and its content (one of lib/schemas/train.ts's trainer configs). */
+  configFile: string;
+  config: object;
+  work: string;
+  ctx: Context;
+  settings: TrainerSettings;
+  hooks: GpuHooks;
+  onEvent: (event: TrainerEvent) => void | Promise<void>;
+}): Promise<{ done: TrainerEvent; exitCode: number }> {
+  const { command, ctx, settings, hooks } = o;
+  const attempt = ctx.info.attempt;
+  const configPath = path.join(o.work, o.configFile);
+  fs.writeFileSync(configPath, JSON.stringify(o.config, null, 2));
+  return runTrainer({
+    python: settings.python,
+    command,
+    configPath,
+    cwd: o.work,
+    pythonPath: settings.trainerSrc,
+    logFile: path.join(o.work, 'trainer.log'),
+    signal: ctx.cancellationSignal,
+    killGraceMs: settings.killGraceMs,
+    onSpawn: (pid) => hooks.onTrainerSpawn?.({ pid, attempt, command }),
+    onEvent: (event) => {
+      hooks.onTrainerEvent?.({ event, attempt, command });
+      return o.onEvent(event);
+    },
+  });
 }
 
 /** runs/<workflowId>/<runId>: every artifact of one workflow run lives under it (a retry writes the same keys). */

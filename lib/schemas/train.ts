@@ -277,6 +277,144 @@ export const generationSchema = z
   .strict();
 export type Generation = z.infer<typeof generationSchema>;
 
+// ------------------------------------------------------------------------------------------------ trainer config
+
+/*
+ * The JSON configs the Python trainer reads (`python -m twinflow_trainer {train,dpo,generate} --config FILE`), in the
+ * trainer's snake_case. This is their only definition: scripts/gen-trainer-schema.ts writes them as JSON Schema into
+ * the trainer package (trainer/src/twinflow_trainer/config.schema.json), and the trainer validates every config with
+ * that file and takes its defaults from it (config.py). Tests fail when the committed file or config.py's dataclasses
+ * drift from these schemas (tests/unit/train/trainer-schema.test.ts, trainer/tests/test_config_schema.py).
+ *
+ * `.meta({ 'x-message' })` is the message the trainer reports for a field whose alternatives all failed, where
+ * listing each alternative's complaint would not say what is wanted.
+ */
+const trainerPath = z.string().min(1);
+const trainerCount = z.number().int().positive();
+// The enums the workflow's settings and the trainer share are the workflow's own.
+const trainerDevice = trainingSchema.shape.device;
+const trainerQuantization = trainingSchema.shape.quantization;
+const maxStepsMessage = 'must be -1 (train by epochs) or a positive number of steps';
+// JSON Schema gets the refinement as `not: {const: 0}` (z.toJSONSchema cannot translate a refine).
+const trainerMaxSteps = z
+  .number()
+  .int()
+  .min(-1)
+  .refine((v) => v !== 0, maxStepsMessage)
+  .meta({ not: { const: 0 }, 'x-message': maxStepsMessage })
+  .default(-1);
+
+export const trainerLoraConfigSchema = z
+  .object({
+    r: trainerCount.default(16),
+    alpha: z.number().positive().default(32),
+    dropout: z.number().min(0).lt(1).default(0.05),
+    target_modules: z
+      .union([z.literal('all-linear'), z.array(trainerPath).min(1)])
+      .meta({ 'x-message': 'must be "all-linear" or a non-empty list of module names' })
+      .default('all-linear'),
+  })
+  .strict();
+
+/** The settings of a training run that SFT (`train`) and preference tuning (`dpo`) share, after their own fields. */
+const trainerRunFields = {
+  per_device_batch_size: trainerCount.default(1),
+  gradient_accumulation_steps: trainerCount.default(8),
+  gradient_checkpointing: z.boolean().default(true),
+  bf16: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+  seed: z.number().int().default(42),
+  save_steps: trainerCount.default(100),
+  logging_steps: trainerCount.default(10),
+  /** null: keep every checkpoint. */
+  save_total_limit: trainerCount.nullable().default(2),
+  resume_from_checkpoint: trainerPath.nullable().optional(),
+};
+
+export const trainerTrainConfigSchema = z
+  .object({
+    base_model: trainerPath,
+    output_dir: trainerPath,
+    train_file: trainerPath,
+    eval_file: trainerPath.nullable().optional(),
+    max_seq_length: trainerCount.default(4096),
+    lora: trainerLoraConfigSchema.prefault({}),
+    quantization: trainerQuantization,
+    epochs: z.number().positive().default(1),
+    max_steps: trainerMaxSteps,
+    learning_rate: z.number().positive().default(2e-4),
+    lr_scheduler: trainingSchema.shape.lrScheduler,
+    warmup_ratio: z.number().min(0).lt(1).default(0.03),
+    packing: z.boolean().default(false),
+    assistant_only_loss: z.boolean().default(true),
+    ...trainerRunFields,
+    backend: trainingSchema.shape.backend,
+    merge: z.boolean().default(false),
+    device: trainerDevice,
+    chat_template: trainerPath.nullable().optional(),
+  })
+  .strict();
+export type TrainerTrainConfig = z.input<typeof trainerTrainConfigSchema>;
+
+export const trainerGenerateConfigSchema = z
+  .object({
+    base_model: trainerPath,
+    adapter_dir: trainerPath.nullable().optional(),
+    input_file: trainerPath,
+    output_file: trainerPath,
+    max_new_tokens: trainerCount.default(512),
+    temperature: z.number().min(0).default(0),
+    top_p: z.number().positive().max(1).default(1),
+    batch_size: trainerCount.default(8),
+    max_input_length: trainerCount.nullable().optional(),
+    backend: generationSchema.shape.backend,
+    device: trainerDevice,
+    seed: z.number().int().default(42),
+    chat_template: trainerPath.nullable().optional(),
+  })
+  .strict();
+export type TrainerGenerateConfig = z.input<typeof trainerGenerateConfigSchema>;
+
+/** Direct preference optimisation of an SFT adapter (dpo.py): the adapter trains on, a frozen copy is the reference. */
+export const trainerDpoConfigSchema = z
+  .object({
+    base_model: trainerPath,
+    /** The SFT adapter to start from (and the reference policy); its tokenizer is used. */
+    adapter_dir: trainerPath,
+    output_dir: trainerPath,
+    /**
+     * JSON Lines of preference pairs {"prompt": [messages], "chosen": str, "rejected": str}, or, with
+     * rejected="generated", SFT conversations {"messages": [..., assistant]} (the reference answer is chosen).
+     */
+    pairs_file: trainerPath,
+    eval_file: trainerPath.nullable().optional(),
+    rejected: z.enum(['records', 'generated']).default('records'),
+    /** Generation of rejected answers (rejected="generated"): greedy, at most this many new tokens. */
+    generate_max_new_tokens: trainerCount.default(256),
+    generate_batch_size: trainerCount.default(8),
+    max_seq_length: trainerCount.default(4096),
+    beta: z.number().positive().default(0.1),
+    loss_type: z.enum(['sigmoid', 'ipo', 'hinge', 'robust']).default('sigmoid'),
+    quantization: trainerQuantization,
+    epochs: z.number().positive().default(1),
+    max_steps: trainerMaxSteps,
+    learning_rate: z.number().positive().default(5e-6),
+    lr_scheduler: z.enum(['linear', 'cosine', 'constant', 'constant_with_warmup']).default('cosine'),
+    warmup_ratio: z.number().min(0).lt(1).default(0.1),
+    ...trainerRunFields,
+    merge: z.boolean().default(false),
+    device: trainerDevice,
+    chat_template: trainerPath.nullable().optional(),
+  })
+  .strict();
+export type TrainerDpoConfig = z.input<typeof trainerDpoConfigSchema>;
+
+/** The trainer's config schemas by command (`validate-config --kind` takes the same names). */
+export const TRAINER_CONFIG_SCHEMAS = {
+  train: trainerTrainConfigSchema,
+  generate: trainerGenerateConfigSchema,
+  dpo: trainerDpoConfigSchema,
+} as const;
+
 // ------------------------------------------------------------------------------------------------ evaluation
 
 export const baselineSchema = llmEndpointSchema

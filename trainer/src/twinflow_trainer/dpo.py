@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, DpoConfig, GenerateConfig
+from .config import ConfigError, DpoConfig, GenerateConfig, as_dict
 from .data import _check_messages, read_jsonl, render
 from .events import emit
 from .runtime import check_base_model, load_tokenizer, resolve_bf16, resolve_device
@@ -225,7 +225,7 @@ def run_dpo(cfg: DpoConfig) -> None:
     # Only the trained adapter: the frozen "ref" copy is the SFT adapter, already saved by the SFT run.
     trainer.model.save_pretrained(str(adapter_dir), selected_adapters=["default"])
     tokenizer.save_pretrained(str(adapter_dir))
-    (adapter_dir / "twinflow_dpo_config.json").write_text(json.dumps(cfg.model_dump(), indent=2), encoding="utf-8")
+    (adapter_dir / "twinflow_dpo_config.json").write_text(json.dumps(as_dict(cfg), indent=2), encoding="utf-8")
     last = next((e for e in reversed(history) if "rewards/accuracies" in e), {})
     metrics = {
         "train_loss": float(result.training_loss),

@@ -30,7 +30,8 @@ from typing import Any, Iterator
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .config import ConfigError, format_validation_error
+from .config import ConfigError
+from .pydantic_errors import format_validation_error
 from .events import emit
 from .runtime import check_base_model, load_tokenizer, resolve_device
 

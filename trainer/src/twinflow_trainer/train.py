@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, TrainConfig
+from .config import ConfigError, TrainConfig, as_dict
 from .data import ChatCollator, build_dataset_rows, load_conversations
 from .events import emit
 from .tracking import make_tensorboard_callback, write_loss_curve
@@ -328,7 +328,7 @@ def run_train(cfg: TrainConfig) -> None:
     adapter_dir.mkdir(parents=True, exist_ok=True)
     trainer.model.save_pretrained(str(adapter_dir))
     tokenizer.save_pretrained(str(adapter_dir))
-    (adapter_dir / "twinflow_train_config.json").write_text(json.dumps(cfg.model_dump(), indent=2), encoding="utf-8")
+    (adapter_dir / "twinflow_train_config.json").write_text(json.dumps(as_dict(cfg), indent=2), encoding="utf-8")
     log.info("adapter saved to %s", adapter_dir)
 
     metrics = {
