@@ -39,38 +39,25 @@ const chunks = new client.Counter({
   labelNames: ['model', 'outcome'] as const,
   registers,
 });
-const embedChunksPerSecond = new client.Gauge({
-  name: 'twinflow_embed_chunks_per_second',
-  help: 'Chunks embedded per second of model time, last embed step',
-  labelNames: ['model'] as const,
-  registers,
-});
-const embedTokens = new client.Counter({
-  name: 'twinflow_embed_tokens_total',
-  help: 'Tokens sent to the embedding model',
-  labelNames: ['model'] as const,
-  registers,
-});
-const embedTokensPerSecond = new client.Gauge({
-  name: 'twinflow_embed_tokens_per_second',
-  help: 'Embedding throughput in tokens per second, last batch reported',
-  labelNames: ['model'] as const,
-  registers,
-});
+/** Most pipeline gauges and counters are per model: one shape, named and explained per metric. */
+const perModelGauge = (name: string, help: string) => new client.Gauge({ name, help, labelNames: ['model'] as const, registers });
+const perModelCounter = (name: string, help: string) => new client.Counter({ name, help, labelNames: ['model'] as const, registers });
+
+const embedChunksPerSecond = perModelGauge('twinflow_embed_chunks_per_second', 'Chunks embedded per second of model time, last embed step');
+const embedTokens = perModelCounter('twinflow_embed_tokens_total', 'Tokens sent to the embedding model');
+const embedTokensPerSecond = perModelGauge('twinflow_embed_tokens_per_second', 'Embedding throughput in tokens per second, last batch reported');
 const vectorsWritten = new client.Counter({
   name: 'twinflow_vectors_written_total',
   help: 'Vectors written to the vector store, by (physical) collection',
   labelNames: ['collection'] as const,
   registers,
 });
-const trainingTokensPerSecond = new client.Gauge({
-  name: 'twinflow_training_tokens_per_second',
-  help: 'Fine-tuning throughput in tokens per second (live while training, then of the finished run)',
-  labelNames: ['model'] as const,
-  registers,
-});
-const trainingStep = new client.Gauge({ name: 'twinflow_training_step', help: 'Current training step', labelNames: ['model'] as const, registers });
-const trainingLoss = new client.Gauge({ name: 'twinflow_training_loss', help: 'Latest training loss', labelNames: ['model'] as const, registers });
+const trainingTokensPerSecond = perModelGauge(
+  'twinflow_training_tokens_per_second',
+  'Fine-tuning throughput in tokens per second (live while training, then of the finished run)',
+);
+const trainingStep = perModelGauge('twinflow_training_step', 'Current training step');
+const trainingLoss = perModelGauge('twinflow_training_loss', 'Latest training loss');
 const evaluationScore = new client.Gauge({
   name: 'twinflow_evaluation_score',
   help: 'Latest evaluation score by model and metric (rouge_lsum, ratings_rmse, ratings_mae, format_compliance)',
@@ -116,6 +103,14 @@ export const pipelineMetrics = {
   },
 };
 
+/** The evaluation scores an evaluation's result carries: the metric label and the result's field. */
+const EVALUATION_METRICS = [
+  ['rouge_lsum', 'rougeLsum'],
+  ['ratings_rmse', 'ratingsRmse'],
+  ['ratings_mae', 'ratingsMae'],
+  ['format_compliance', 'formatCompliance'],
+] as const;
+
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v && typeof v === 'object' ? (v as Obj) : {});
 const countsOf = (v: unknown): Array<[string, number]> => Object.entries(obj(v)).filter((e): e is [string, number] => finite(e[1]));
@@ -159,10 +154,7 @@ export function observeActivity(activityType: string, input: unknown, result: un
       case 'runBaseline': {
         const model = label(r.model);
         const kind = label(r.kind);
-        pipelineMetrics.evaluation(model, kind, 'rouge_lsum', r.rougeLsum as number);
-        pipelineMetrics.evaluation(model, kind, 'ratings_rmse', r.ratingsRmse as number);
-        pipelineMetrics.evaluation(model, kind, 'ratings_mae', r.ratingsMae as number);
-        pipelineMetrics.evaluation(model, kind, 'format_compliance', r.formatCompliance as number);
+        for (const [metric, field] of EVALUATION_METRICS) pipelineMetrics.evaluation(model, kind, metric, r[field] as number);
         break;
       }
     }
