@@ -4,47 +4,22 @@
  * the commit message, and parentCommit against a concurrent commit). The publish activity runs for real against
  * MinIO (the adapter is read from S3) and the wire-format Hub stand-in on 127.0.0.1 (tests/helpers/hf-hub-server.ts).
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeps } from '../../../activities/deps';
-import { uploadDir } from '../../../activities/gpu/s3-dirs';
 import { createPublishActivities, type PublishInput } from '../../../activities/publish';
-import { type ModelEvaluation, type PublishResult, publishSchema, trainingSchema } from '../../../lib/schemas/train';
+import type { PublishResult } from '../../../lib/schemas/train';
 import { testConfig } from '../../harness/stack';
 import { type HfHubServer, startHfHubServer } from '../../helpers/hf-hub-server';
+import { publishInput, uploadTinyAdapter } from '../../helpers/publish-input';
 
 const HF_TOKEN = 'hf_test_publish_token_0123';
 const run = randomUUID();
 let hub: HfHubServer;
 let adapterUri: string;
 
-const evaluation = {
-  model: 'tiny',
-  kind: 'fine-tuned',
-  count: 6,
-  rougeLsum: 0.5,
-  ratingsRmse: 0.8,
-  ratingsMae: 0.6,
-  formatCompliance: 1,
-  ratedCount: 6,
-  perKeyRmse: {},
-  predictionsUri: 's3://x/p.jsonl',
-  resultsUri: 's3://x/r.jsonl',
-} as unknown as ModelEvaluation;
-
-const input = (publish: object): PublishInput => ({
-  publish: publishSchema.parse({ gate: { minRougeLsum: 0.4 }, ...publish }),
-  baseModel: 'meta-llama/Llama-3.1-8B-Instruct',
-  adapterUri,
-  dataset: { name: 'reviews', version: 'v1', manifestUri: 's3://x/m.json', counts: { train: 40, validation: 5, test: 6 } },
-  model: evaluation,
-  evaluations: [evaluation],
-  training: trainingSchema.parse({}),
-});
+const input = (publish: object): PublishInput => publishInput(adapterUri, { gate: { minRougeLsum: 0.4 }, ...publish });
 
 /** One workflow run's activity (its attempts share the workflow and run ids). */
 const attemptOf = (runId: string) => new MockActivityEnvironment({ workflowExecution: { workflowId: `train-${run}`, runId } });
@@ -55,11 +30,7 @@ beforeAll(async () => {
   hub = await startHfHubServer({ token: HF_TOKEN });
   const deps = createDeps(testConfig());
   await deps.artifacts.ensureBucket();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'twinflow-publish-sec-'));
-  fs.writeFileSync(path.join(dir, 'adapter_config.json'), JSON.stringify({ r: 4, peft_type: 'LORA' }));
-  fs.writeFileSync(path.join(dir, 'adapter_model.safetensors'), Buffer.from([0, 1, 2, 3, 0, 255, 7, 8]));
-  adapterUri = (await uploadDir(deps.artifacts, dir, `test-inputs/${run}/adapter`)).uri;
-  fs.rmSync(dir, { recursive: true, force: true });
+  adapterUri = await uploadTinyAdapter(deps.artifacts, `test-inputs/${run}/adapter`);
 });
 
 afterAll(async () => {

@@ -4,19 +4,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDataset } from '../../../activities/dataset/build';
 import { createDeps } from '../../../activities/deps';
-import { uploadDir } from '../../../activities/gpu/s3-dirs';
 import { createPublishActivities, type PublishInput } from '../../../activities/publish';
 import { PROJECT_ROOT } from '../../../lib/config';
 import type { CleanDocument } from '../../../lib/schemas/documents';
-import { type DatasetManifest, datasetSpecSchema, type Example, type ModelEvaluation, type PublishResult, publishSchema, trainingSchema } from '../../../lib/schemas/train';
+import { type DatasetManifest, datasetSpecSchema, type Example, type PublishResult } from '../../../lib/schemas/train';
 import { testConfig } from '../../harness/stack';
 import { type HfHubServer, startHfHubServer } from '../../helpers/hf-hub-server';
+import { publishInput, uploadTinyAdapter } from '../../helpers/publish-input';
 import { type OpenAIChatServer, startOpenAIChatServer } from '../../helpers/openai-chat-server';
 
 const MINILM = path.join(PROJECT_ROOT, '.twinflow', 'models', 'all-MiniLM-L6-v2');
@@ -132,39 +131,13 @@ describe('dataset build on MinIO', () => {
 });
 
 describe('publish on MinIO', () => {
-  const evaluation: ModelEvaluation = {
-    model: 'tiny',
-    kind: 'fine-tuned',
-    count: 6,
-    rougeLsum: 0.5,
-    ratingsRmse: 0.8,
-    ratingsMae: 0.6,
-    formatCompliance: 1,
-    ratedCount: 6,
-    perKeyRmse: {},
-    predictionsUri: 's3://x/p.jsonl',
-    resultsUri: 's3://x/r.jsonl',
-  };
   let adapterUri: string;
-  const input = (publish: object): PublishInput => ({
-    publish: publishSchema.parse(publish),
-    baseModel: 'meta-llama/Llama-3.1-8B-Instruct',
-    adapterUri,
-    dataset: { name: 'reviews', version: 'v1', manifestUri: 's3://x/m.json', counts: { train: 40, validation: 5, test: 6 } },
-    model: evaluation,
-    evaluations: [evaluation],
-    training: trainingSchema.parse({}),
-  });
+  const input = (publish: object): PublishInput => publishInput(adapterUri, publish);
 
   beforeAll(async () => {
     const deps = createDeps(testConfig());
     await deps.artifacts.ensureBucket();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'twinflow-adapter-'));
-    fs.writeFileSync(path.join(dir, 'adapter_config.json'), JSON.stringify({ r: 4, peft_type: 'LORA' }));
-    fs.writeFileSync(path.join(dir, 'adapter_model.safetensors'), Buffer.from([0, 1, 2, 3, 0, 255, 7, 8]));
-    fs.writeFileSync(path.join(dir, 'tokenizer.json'), '{"model": {}}');
-    adapterUri = (await uploadDir(deps.artifacts, dir, `test-inputs/${run}/adapter`)).uri;
-    fs.rmSync(dir, { recursive: true, force: true });
+    adapterUri = await uploadTinyAdapter(deps.artifacts, `test-inputs/${run}/adapter`, { 'tokenizer.json': '{"model": {}}' });
   });
 
   it('dry run writes the exact files to S3 and sends nothing to the Hub', async () => {
