@@ -12,56 +12,36 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Client, WorkflowHandle } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WorkflowHandle } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
 import type { IngestProgress, IngestResult } from '../../lib/schemas/ingest';
 import { recordFaultRow } from '../harness/fault-report';
 import { restartTemporal, stackHealthy, startMinio, stopMinio } from '../harness/fault-stack';
 import { startWorkerProcess, type WorkerProcess } from '../harness/fault-worker';
-import { fakeEmbedding, type OpenAIServer, startOpenAIServer } from '../helpers/openai-server';
-import { type CorpusSite, siteIngestInput, startCorpusSite } from './support/corpus';
+import { fakeEmbedding } from '../helpers/openai-server';
+import { siteIngestInput } from './support/corpus';
+import { ingestFaultFixture } from './support/ingest-fixture';
 import { once, runClean, scratchDir, uniqueName } from './support/run';
 import { compareStores, snapshotStore } from './support/store';
-import { type ActivityRun, activityRuns, connectClient, pendingActivities, waitUntil } from './support/temporal';
+import { type ActivityRun, activityRuns, pendingActivities, waitUntil } from './support/temporal';
 
-let site: CorpusSite;
-let embed: OpenAIServer;
-let client: Client;
-let closeClient: () => Promise<void>;
-const workers: WorkerProcess[] = [];
 const mounts: string[] = [];
-
-const env = (lancedb: string): Record<string, string> => ({
-  LANCEDB_URI: lancedb,
-  EMBEDDING_PROVIDER: 'openai',
-  EMBEDDING_BASE_URL: embed.baseUrl,
-  EMBEDDING_BATCH_SIZE: '16',
-  TWINFLOW_MAX_CONCURRENT_ACTIVITIES: '4',
+const fx = ingestFaultFixture({
+  afterWorkers: async () => {
+    for (const m of mounts) spawnSync('umount', ['-l', m]);
+    // A failed test must not leave the stack half down for the next file.
+    if (!(await stackHealthy())) {
+      await startMinio().catch(() => undefined);
+    }
+  },
 });
-
-beforeAll(async () => {
-  site = await startCorpusSite();
-  embed = await startOpenAIServer({ dimension: 16, delayMs: 60 });
-  ({ client, close: closeClient } = await connectClient());
-});
-
-afterAll(async () => {
-  for (const w of workers) await w.kill();
-  for (const m of mounts) spawnSync('umount', ['-l', m]);
-  await closeClient?.();
-  await embed?.close();
-  await site?.close();
-  // A failed test must not leave the stack half down for the next file.
-  if (!(await stackHealthy())) {
-    await startMinio().catch(() => undefined);
-  }
-});
+const { env, workers } = fx;
 
 const reference = once(async () => {
   const lancedb = scratchDir('ref-infra-lancedb');
   const collection = uniqueName('ref_infra');
-  site.setVersion(1);
-  const result = await runClean<IngestResult>(client, 'ingest', siteIngestInput(site, collection), env(lancedb));
+  fx.site.setVersion(1);
+  const result = await runClean<IngestResult>(fx.client, 'ingest', siteIngestInput(fx.site, collection), env(lancedb));
   return { result, store: await snapshotStore(lancedb, collection) };
 });
 
@@ -81,8 +61,8 @@ async function startIngest(tag: string, lancedb = scratchDir(`${tag}-lancedb`)):
   const taskQueue = `faults-${tag}-${randomUUID()}`;
   const worker = await startWorkerProcess({ kind: 'cpu', taskQueue, env: env(lancedb), name: tag });
   workers.push(worker);
-  site.setVersion(1);
-  const handle = await client.workflow.start('ingest', { taskQueue, workflowId: `ingest-${tag}-${randomUUID()}`, args: [siteIngestInput(site, collection)] });
+  fx.site.setVersion(1);
+  const handle = await fx.client.workflow.start('ingest', { taskQueue, workflowId: `ingest-${tag}-${randomUUID()}`, args: [siteIngestInput(fx.site, collection)] });
   return { handle, runId: handle.firstExecutionRunId, worker, lancedb, collection, started };
 }
 
@@ -91,8 +71,8 @@ const progressOf = (f: Faulted) => f.handle.query<IngestProgress>('progress').ca
 
 /** Waits for the run, checks it is the same run and that the store equals the clean run's; returns the retried attempts. */
 async function finish(f: Faulted): Promise<{ result: IngestResult; retried: ActivityRun[]; lost: number; duplicated: number; documents: number; points: number }> {
-  const result = (await client.workflow.getHandle(f.handle.workflowId).result()) as IngestResult;
-  const desc = await client.workflow.getHandle(f.handle.workflowId).describe();
+  const result = (await fx.client.workflow.getHandle(f.handle.workflowId).result()) as IngestResult;
+  const desc = await fx.client.workflow.getHandle(f.handle.workflowId).describe();
   expect(desc.runId).toBe(f.runId);
   expect(desc.status.name).toBe('COMPLETED');
   await f.worker.stop();
@@ -103,7 +83,7 @@ async function finish(f: Faulted): Promise<{ result: IngestResult; retried: Acti
   const after = await snapshotStore(f.lancedb, f.collection);
   const cmp = compareStores(ref.store, after);
   expect(cmp.problems).toEqual([]);
-  const runs = [...(await activityRuns(client, f.handle.workflowId, f.runId)), ...(await activityRuns(client, `${f.handle.workflowId}--source-site`))];
+  const runs = [...(await activityRuns(fx.client, f.handle.workflowId, f.runId)), ...(await activityRuns(fx.client, `${f.handle.workflowId}--source-site`))];
   return { result, retried: runs.filter((r) => r.attempt > 1), lost: cmp.lost, duplicated: cmp.duplicated, documents: after.documents, points: after.points };
 }
 
@@ -194,12 +174,12 @@ describe('infrastructure faults under a running ingest', () => {
       async () => {
         const progress = await progressOf(f);
         if (!progress || progress.parts.loaded < 1) return undefined;
-        const inFlight = (await pendingActivities(client, f.handle.workflowId)).find((p) => p.type === 'loadPart' && p.state === 'started');
+        const inFlight = (await pendingActivities(fx.client, f.handle.workflowId)).find((p) => p.type === 'loadPart' && p.state === 'started');
         if (!inFlight) return undefined;
         f.worker.freeze();
         try {
           if (!makeUnwritable()) return undefined;
-          const still = (await pendingActivities(client, f.handle.workflowId)).some((p) => p.activityId === inFlight.activityId && p.state === 'started' && p.attempt === inFlight.attempt);
+          const still = (await pendingActivities(fx.client, f.handle.workflowId)).some((p) => p.activityId === inFlight.activityId && p.state === 'started' && p.attempt === inFlight.attempt);
           if (!still) {
             makeWritable();
             return undefined;
@@ -244,12 +224,12 @@ describe('infrastructure faults under a running ingest', () => {
     // Armed when the first part's embedding starts: its requests (one at a time) get 429 / 500 alternately.
     await waitUntil('the embed step', async () => (((await progressOf(f))?.parts.chunked ?? 0) >= 1 ? true : undefined), 240_000, 20);
     const FAILURES = 10;
-    const base = embed.requests.length;
-    embed.failNext(...Array.from({ length: FAILURES }, (_, i) => (i % 2 === 0 ? { status: 429, headers: { 'retry-after': '1' }, message: 'Rate limit reached' } : { status: 500, message: 'upstream overloaded' })));
+    const base = fx.embed.requests.length;
+    fx.embed.failNext(...Array.from({ length: FAILURES }, (_, i) => (i % 2 === 0 ? { status: 429, headers: { 'retry-after': '1' }, message: 'Rate limit reached' } : { status: 500, message: 'upstream overloaded' })));
     // Arrival times of the requests, to check that Retry-After was honoured.
     const arrivals: number[] = [];
     const watch = setInterval(() => {
-      while (base + arrivals.length < embed.requests.length && arrivals.length <= FAILURES) arrivals.push(Date.now());
+      while (base + arrivals.length < fx.embed.requests.length && arrivals.length <= FAILURES) arrivals.push(Date.now());
     }, 5);
     let r;
     try {
@@ -257,7 +237,7 @@ describe('infrastructure faults under a running ingest', () => {
     } finally {
       clearInterval(watch);
     }
-    const failed = embed.requests.slice(base, base + FAILURES);
+    const failed = fx.embed.requests.slice(base, base + FAILURES);
     expect(failed.length).toBe(FAILURES);
     // After each 429 (Retry-After: 1) the client waited about a second before the next request.
     const after429 = arrivals.slice(1).filter((_, i) => i % 2 === 0).map((t, i) => t - arrivals[i * 2]!);

@@ -8,8 +8,7 @@
  * embedding, 60 ms per request of 16 texts) so that embedding takes long enough to be hit without loading the 2 cores.
  */
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDeps } from '../../activities/deps';
 import { partKey } from '../../activities/parts';
 import type { IngestResult } from '../../lib/schemas/ingest';
@@ -17,11 +16,11 @@ import type { SyncResult } from '../../lib/schemas/sync';
 import { recordFaultRow } from '../harness/fault-report';
 import { faultConfig } from '../harness/fault-stack';
 import { startWorkerProcess, type WorkerProcess } from '../harness/fault-worker';
-import { type OpenAIServer, startOpenAIServer } from '../helpers/openai-server';
-import { type CorpusSite, siteIngestInput, siteSyncInput, startCorpusSite } from './support/corpus';
+import { siteIngestInput, siteSyncInput } from './support/corpus';
+import { ingestFaultFixture } from './support/ingest-fixture';
 import { once, runClean, scratchDir, uniqueName, withWorkerProcess } from './support/run';
 import { compareStores, snapshotStore, type StoreSnapshot } from './support/store';
-import { activityRuns, connectClient, continuedAsNew, type Pending, pendingActivities, presumeDead, waitUntil } from './support/temporal';
+import { activityRuns, continuedAsNew, type Pending, pendingActivities, presumeDead, waitUntil } from './support/temporal';
 
 type Kind = 'ingest' | 'sync';
 type Phase = 'crawl' | 'clean' | 'embed' | 'load';
@@ -29,32 +28,8 @@ const ACTIVITY: Record<Phase, string> = { crawl: 'crawlSource', clean: 'cleanPar
 /** The suite's one unassisted kill: nobody tells the server, the retry waits for the 2-minute heartbeat timeout. */
 const REAL_HEARTBEAT = new Set((process.env.TWINFLOW_FAULTS_REAL_HEARTBEAT ?? 'sync:load').split(',').map((s) => s.trim()));
 
-let site: CorpusSite;
-let embed: OpenAIServer;
-let client: Client;
-let closeClient: () => Promise<void>;
-const workers: WorkerProcess[] = [];
-
-const env = (lancedb: string): Record<string, string> => ({
-  LANCEDB_URI: lancedb,
-  EMBEDDING_PROVIDER: 'openai',
-  EMBEDDING_BASE_URL: embed.baseUrl,
-  EMBEDDING_BATCH_SIZE: '16',
-  TWINFLOW_MAX_CONCURRENT_ACTIVITIES: '4',
-});
-
-beforeAll(async () => {
-  site = await startCorpusSite();
-  embed = await startOpenAIServer({ dimension: 16, delayMs: 60 });
-  ({ client, close: closeClient } = await connectClient());
-});
-
-afterAll(async () => {
-  for (const w of workers) await w.kill();
-  await closeClient?.();
-  await embed?.close();
-  await site?.close();
-});
+const fx = ingestFaultFixture();
+const { env, workers } = fx;
 
 interface Reference {
   result: IngestResult | SyncResult;
@@ -65,18 +40,18 @@ const reference: Record<Kind, () => Promise<Reference>> = {
   ingest: once(async () => {
     const lancedb = scratchDir('ref-ingest-lancedb');
     const collection = uniqueName('ref_ingest');
-    site.setVersion(1);
-    const result = await runClean<IngestResult>(client, 'ingest', siteIngestInput(site, collection), env(lancedb));
+    fx.site.setVersion(1);
+    const result = await runClean<IngestResult>(fx.client, 'ingest', siteIngestInput(fx.site, collection), env(lancedb));
     return { result, store: await snapshotStore(lancedb, collection) };
   }),
   sync: once(async () => {
     const lancedb = scratchDir('ref-sync-lancedb');
     const collection = uniqueName('ref_sync');
     const result = await withWorkerProcess(env(lancedb), 'clean-sync', async (taskQueue) => {
-      site.setVersion(1);
-      await client.workflow.execute('sync', { taskQueue, workflowId: `sync-clean-v1-${randomUUID()}`, args: [siteSyncInput(site, collection)] });
-      site.setVersion(2);
-      return (await client.workflow.execute('sync', { taskQueue, workflowId: `sync-clean-v2-${randomUUID()}`, args: [siteSyncInput(site, collection)] })) as SyncResult;
+      fx.site.setVersion(1);
+      await fx.client.workflow.execute('sync', { taskQueue, workflowId: `sync-clean-v1-${randomUUID()}`, args: [siteSyncInput(fx.site, collection)] });
+      fx.site.setVersion(2);
+      return (await fx.client.workflow.execute('sync', { taskQueue, workflowId: `sync-clean-v2-${randomUUID()}`, args: [siteSyncInput(fx.site, collection)] })) as SyncResult;
     });
     return { result, store: await snapshotStore(lancedb, collection) };
   }),
@@ -92,10 +67,10 @@ async function killWhileInFlight(worker: WorkerProcess, workflowIds: string[], t
     `a ${type} attempt in flight on worker ${worker.pid}`,
     async () => {
       for (const id of workflowIds) {
-        for (const p of await pendingActivities(client, id)) {
+        for (const p of await pendingActivities(fx.client, id)) {
           if (p.type !== type || p.state !== 'started' || !p.worker.startsWith(worker.identityPrefix) || !(await ready(p))) continue;
           worker.freeze();
-          const still = (await pendingActivities(client, id)).find((q) => q.activityId === p.activityId && q.state === 'started' && q.attempt === p.attempt);
+          const still = (await pendingActivities(fx.client, id)).find((q) => q.activityId === p.activityId && q.state === 'started' && q.attempt === p.attempt);
           if (still) {
             await worker.kill();
             return still;
@@ -115,23 +90,23 @@ async function killDuring(kind: Kind, phase: Phase): Promise<void> {
   const started = Date.now();
   const lancedb = scratchDir(`${kind}-${phase}-lancedb`);
   const collection = uniqueName(`${kind}_${phase}`);
-  const input = kind === 'ingest' ? siteIngestInput(site, collection) : siteSyncInput(site, collection);
+  const input = kind === 'ingest' ? siteIngestInput(fx.site, collection) : siteSyncInput(fx.site, collection);
   const taskQueue = `faults-kill-${randomUUID()}`;
   const first = await startWorkerProcess({ kind: 'cpu', taskQueue, env: env(lancedb), name: `${kind}-${phase}-doomed` });
   workers.push(first);
-  site.setVersion(1);
+  fx.site.setVersion(1);
   if (kind === 'sync') {
     // The state the faulted sync diffs against: a clean first sync of version 1 (on the same worker, before the fault).
-    await client.workflow.execute('sync', { taskQueue, workflowId: `sync-first-${randomUUID()}`, args: [input] });
-    site.setVersion(2);
+    await fx.client.workflow.execute('sync', { taskQueue, workflowId: `sync-first-${randomUUID()}`, args: [input] });
+    fx.site.setVersion(2);
   }
   const workflowId = `${kind}-kill-${phase}-${randomUUID()}`;
-  const handle = await client.workflow.start(kind, { taskQueue, workflowId, args: [input] });
+  const handle = await fx.client.workflow.start(kind, { taskQueue, workflowId, args: [input] });
   const runId = handle.firstExecutionRunId;
   const runKey = `runs/${workflowId}/${runId}`;
   const childId = `${workflowId}--source-site`;
   const artifacts = createDeps(faultConfig()).artifacts;
-  const articleHits = () => [...site.articles().keys()].reduce((n, p) => n + site.hitsOf(p), 0);
+  const articleHits = () => [...fx.site.articles().keys()].reduce((n, p) => n + fx.site.hitsOf(p), 0);
   const hitsBefore = articleHits();
 
   // What "in flight" means per phase: far enough in that the attempt has done part of its work.
@@ -143,7 +118,7 @@ async function killDuring(kind: Kind, phase: Phase): Promise<void> {
     // The attempt has sent two embedding requests: its first batch is embedded and in the cache.
     embed: async (p) => {
       const key = `${p.activityId}#${p.attempt}`;
-      const n = embed.requestsTo('/v1/embeddings').length;
+      const n = fx.embed.requestsTo('/v1/embeddings').length;
       if (!embedRequestsAt.has(key)) embedRequestsAt.set(key, n);
       return n >= embedRequestsAt.get(key)! + 2;
     },
@@ -155,27 +130,27 @@ async function killDuring(kind: Kind, phase: Phase): Promise<void> {
 
   // The server still holds the dead worker's attempt; retried after its heartbeat timeout, or at once if told.
   const unassisted = REAL_HEARTBEAT.has(`${kind}:${phase}`) || REAL_HEARTBEAT.has('all');
-  const failed = unassisted ? [] : await presumeDead(client, [workflowId, childId], first);
+  const failed = unassisted ? [] : await presumeDead(fx.client, [workflowId, childId], first);
   if (!unassisted) expect(failed.map((f) => f.activityId)).toContain(killed.activityId);
 
   const second = await startWorkerProcess({ kind: 'cpu', taskQueue, env: env(lancedb), name: `${kind}-${phase}-successor` });
   workers.push(second);
-  const result = (await client.workflow.getHandle(workflowId).result()) as IngestResult | SyncResult;
+  const result = (await fx.client.workflow.getHandle(workflowId).result()) as IngestResult | SyncResult;
   const recoveryMs = Date.now() - killedAt;
-  const refetched = articleHits() - hitsBefore - site.articles().size;
+  const refetched = articleHits() - hitsBefore - fx.site.articles().size;
 
   // The same run finished the work: same workflowId and runId, completed, not continued as new.
-  const desc = await client.workflow.getHandle(workflowId).describe();
+  const desc = await fx.client.workflow.getHandle(workflowId).describe();
   expect(desc.runId).toBe(runId);
   expect(desc.status.name).toBe('COMPLETED');
-  expect(await continuedAsNew(client, workflowId, runId)).toBe(false);
+  expect(await continuedAsNew(fx.client, workflowId, runId)).toBe(false);
   // The killed attempt's activity was retried and completed on the new worker.
-  const runs = await activityRuns(client, killed.workflowId, killed.runId);
+  const runs = await activityRuns(fx.client, killed.workflowId, killed.runId);
   const retried = runs.find((r) => r.activityId === killed.activityId)!;
   expect(retried).toMatchObject({ type: ACTIVITY[phase], outcome: 'completed' });
   expect(retried.attempt).toBeGreaterThan(killed.attempt);
   expect(retried.lastFailure ?? '').toMatch(unassisted ? /heartbeat/i : /killed \(SIGKILL\)/);
-  const otherRetries = [...runs, ...(await activityRuns(client, workflowId, runId))].filter((r) => r.attempt > 1 && r.activityId !== killed.activityId);
+  const otherRetries = [...runs, ...(await activityRuns(fx.client, workflowId, runId))].filter((r) => r.attempt > 1 && r.activityId !== killed.activityId);
   await second.stop();
 
   // Exact counts: the result and the store equal the clean run's.
