@@ -136,6 +136,31 @@ describe('OpenAIEmbedder', () => {
     await expect(embedder().embed(['x'])).rejects.toThrow(/answered 0 embeddings for 1 inputs/);
   });
 
+  it('sends no key of the environment’s (OPENAI_API_KEY) when none is configured, and asks for float vectors', async () => {
+    await server.close();
+    server = await startOpenAIServer({ dimension: 4 });
+    const saved = process.env.OPENAI_API_KEY;
+    process.env.OPENAI_API_KEY = 'sk-env-leak';
+    try {
+      await embedder({ apiKey: undefined }).embed(['x']);
+    } finally {
+      if (saved === undefined) delete process.env.OPENAI_API_KEY;
+      else process.env.OPENAI_API_KEY = saved;
+    }
+    const [req] = server.requestsTo('/v1/embeddings');
+    expect(req!.headers.authorization).toBeUndefined();
+    expect((req!.body as EmbeddingsBody).encoding_format).toBe('float');
+  });
+
+  it('reports a connection failure after the retries, with the system error, marked retryable', async () => {
+    server.failNext({ dropConnection: true }, { dropConnection: true });
+    const err = await embedder({ maxRetries: 1 }).embed(['x']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EmbeddingError);
+    expect((err as EmbeddingError).message).toMatch(/failed after 2 attempts; last error: .+/);
+    expect((err as EmbeddingError).retryable).toBe(true);
+    expect(server.requestsTo('/v1/embeddings')).toHaveLength(2);
+  });
+
   it('builds the endpoint from base URLs with or without /v1', () => {
     expect(embeddingsUrl('https://api.openai.com/v1')).toBe('https://api.openai.com/v1/embeddings');
     expect(embeddingsUrl('http://tei:8080/')).toBe('http://tei:8080/v1/embeddings');

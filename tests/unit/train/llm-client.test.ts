@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ChatClient, chatClientForEndpoint, chatClientFromConfig, LlmHttpError, LlmJsonError, priceOf, UsageTally } from '../../../lib/llm';
+import { ChatClient, chatClientForEndpoint, chatClientFromConfig, LlmError, LlmHttpError, LlmJsonError, priceOf, UsageTally } from '../../../lib/llm';
 import { type OpenAIChatServer, startOpenAIChatServer } from '../../helpers/openai-chat-server';
 
 let server: OpenAIChatServer;
@@ -144,6 +144,59 @@ describe('ChatClient against an OpenAI-compatible server', () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe('ChatClient over the openai package', () => {
+  it('sends nothing from OPENAI_* environment variables: no key, organisation or base URL of the package’s own', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { OPENAI_API_KEY: 'sk-env-leak', OPENAI_ORG_ID: 'org-leak', OPENAI_PROJECT_ID: 'proj-leak', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' });
+    const own = await startOpenAIChatServer();
+    try {
+      await new ChatClient({ baseUrl: own.baseUrl, model: 'm' }).chat([{ role: 'user', content: 'x' }]);
+      const headers = own.requests[0]!.headers;
+      expect(headers.authorization).toBeUndefined();
+      expect(headers['openai-organization']).toBeUndefined();
+      expect(headers['openai-project']).toBeUndefined();
+    } finally {
+      await own.close();
+      for (const k of ['OPENAI_API_KEY', 'OPENAI_ORG_ID', 'OPENAI_PROJECT_ID', 'OPENAI_BASE_URL']) if (saved[k] === undefined) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+  });
+
+  it('retries an attempt that times out, with one policy: the package itself never retries', async () => {
+    server.enqueue({ content: 'slow', delayMs: 400 }, { content: 'fast' });
+    const r = await client({ timeoutMs: 100 }).chat([{ role: 'user', content: 'x' }]);
+    expect(r).toMatchObject({ content: 'fast', attempts: 2 });
+    server.requests.length = 0;
+    server.setResponder(() => ({ status: 503 }));
+    const err = await client({ maxRetries: 0 }).chat([{ role: 'user', content: 'x' }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LlmHttpError);
+    expect((err as LlmHttpError).retryable).toBe(true);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('stops waiting for a retry as soon as the caller aborts, with the caller’s reason', async () => {
+    server.enqueue({ status: 429, headers: { 'retry-after': '60' } });
+    const controller = new AbortController();
+    const reason = new Error('activity cancelled');
+    setTimeout(() => controller.abort(reason), 100);
+    const started = Date.now();
+    const err = await client().chat([{ role: 'user', content: 'x' }], { signal: controller.signal }).catch((e: unknown) => e);
+    expect(err).toBe(reason);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('reports a connection failure as a retryable LlmError once the retries are spent', async () => {
+    server.setResponder(() => ({ dropConnection: true }));
+    const err = await client({ maxRetries: 1 }).chat([{ role: 'user', content: 'x' }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LlmError);
+    expect(err).not.toBeInstanceOf(LlmHttpError);
+    expect((err as LlmError).retryable).toBe(true);
+    expect((err as Error).message).toMatch(/^chat completion request to http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions failed: /);
+    expect(server.requests).toHaveLength(2);
   });
 });
 
