@@ -6,22 +6,16 @@
 import path from 'node:path';
 import { type Config, loadConfig, PROJECT_ROOT } from '../../lib/config';
 import { type ClusterOptions, clusterOptionsFromConfig } from '../../infra/cluster';
+import { envWithoutStack, portOffset, stackServiceEnv } from '../harness/stack-env';
 
-const OFFSET = Number(process.env.TWINFLOW_CLUSTER_TEST_PORT_OFFSET ?? 0);
-if (!Number.isInteger(OFFSET) || OFFSET < 0 || OFFSET > 30000) throw new Error(`TWINFLOW_CLUSTER_TEST_PORT_OFFSET: expected an integer 0-30000, got ${process.env.TWINFLOW_CLUSTER_TEST_PORT_OFFSET}`);
+const OFFSET = portOffset('TWINFLOW_CLUSTER_TEST_PORT_OFFSET', 30000);
 
 export const CLUSTER_DIR = path.join(PROJECT_ROOT, '.twinflow', 'cluster');
 
 export const CLUSTER_ENV: Record<string, string> = {
-  TWINFLOW_HOME: path.join(PROJECT_ROOT, '.twinflow'),
+  ...stackServiceEnv({ temporal: 27233 + OFFSET, minio: 29000 + OFFSET, minioConsole: 29001 + OFFSET }, 'twinflow-cluster'),
   TWINFLOW_CLUSTER_DIR: CLUSTER_DIR,
-  TWINFLOW_TEMPORAL_PORT: String(27233 + OFFSET),
-  TWINFLOW_MINIO_PORT: String(29000 + OFFSET),
-  TWINFLOW_MINIO_CONSOLE_PORT: String(29001 + OFFSET),
   TWINFLOW_POSTGRES_PORT: String(25432 + OFFSET),
-  S3_BUCKET: 'twinflow-cluster',
-  AWS_ACCESS_KEY_ID: 'minioadmin',
-  AWS_SECRET_ACCESS_KEY: 'minioadmin',
   TWINFLOW_TASK_QUEUE: 'twinflow',
   TWINFLOW_GPU_TASK_QUEUE: 'gpu-cpu-rehearsal',
   LANCEDB_URI: 's3://twinflow-cluster/lancedb',
@@ -35,8 +29,7 @@ export const CLUSTER_ENV: Record<string, string> = {
 
 /** The environment without the developer's own TWINFLOW_/S3_ settings, plus the cluster's. */
 export function clusterProcessEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TWINFLOW_') && !k.startsWith('S3_') && k !== 'TEMPORAL_ADDRESS' && k !== 'LANCEDB_URI'));
-  return { ...base, ...CLUSTER_ENV, ...extra };
+  return { ...envWithoutStack({ names: ['LANCEDB_URI'] }), ...CLUSTER_ENV, ...extra };
 }
 
 export function clusterConfig(extra: Record<string, string> = {}): Config {

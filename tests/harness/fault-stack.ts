@@ -11,10 +11,10 @@ import { type Config, loadConfig, PROJECT_ROOT } from '../../lib/config';
 import { minioDown, minioUp, type StackOptions, stackOptionsFromConfig, stackStatus, stackUp } from '../../infra/stack';
 import { alive } from '../helpers/process';
 import { testResourceEnv } from './resources';
+import { envWithoutStack, portOffset, stackServiceEnv } from './stack-env';
 
 /** Shifts every port like the integration suite's TWINFLOW_TEST_PORT_OFFSET, so two checkouts can run side by side. */
-const OFFSET = Number(process.env.TWINFLOW_TEST_PORT_OFFSET ?? 0);
-if (!Number.isInteger(OFFSET) || OFFSET < 0 || OFFSET > 40000) throw new Error(`TWINFLOW_TEST_PORT_OFFSET: expected an integer 0-40000, got ${process.env.TWINFLOW_TEST_PORT_OFFSET}`);
+const OFFSET = portOffset('TWINFLOW_TEST_PORT_OFFSET', 40000);
 
 export const FAULT_STACK_DIR = path.join(PROJECT_ROOT, '.twinflow', 'fault-stack');
 /** Per-test scratch (LanceDB folders, corpora, tmpfs mount points): wiped by the global setup. */
@@ -24,26 +24,14 @@ export const FAULT_BUNDLE_PATH = path.join(FAULT_STACK_DIR, 'workflow-bundle.js'
 export const FAULT_REPORT_PATH = path.join(FAULT_STACK_DIR, 'report.json');
 
 export const FAULT_ENV: Record<string, string> = {
-  TWINFLOW_HOME: path.join(PROJECT_ROOT, '.twinflow'),
+  ...stackServiceEnv({ temporal: 20233 + OFFSET, temporalUi: 21233 + OFFSET, minio: 22000 + OFFSET, minioConsole: 22001 + OFFSET }, 'twinflow-faults'),
   TWINFLOW_STACK_DIR: FAULT_STACK_DIR,
-  TWINFLOW_TEMPORAL_PORT: String(20233 + OFFSET),
-  TWINFLOW_TEMPORAL_UI_PORT: String(21233 + OFFSET),
-  TWINFLOW_MINIO_PORT: String(22000 + OFFSET),
-  TWINFLOW_MINIO_CONSOLE_PORT: String(22001 + OFFSET),
-  S3_BUCKET: 'twinflow-faults',
-  AWS_ACCESS_KEY_ID: 'minioadmin',
-  AWS_SECRET_ACCESS_KEY: 'minioadmin',
   ...testResourceEnv('twinflow-faults'),
 };
 
 /** The environment without anything that could point a process at another stack (a developer's or the test stack). */
 export function cleanEnv(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(
-      (e): e is [string, string] =>
-        e[1] !== undefined && !e[0].startsWith('TWINFLOW_') && !e[0].startsWith('S3_') && !e[0].startsWith('EMBEDDING_') && !e[0].startsWith('LANCEDB_') && e[0] !== 'TEMPORAL_ADDRESS' && e[0] !== 'VECTOR_STORE',
-    ),
-  );
+  return envWithoutStack({ prefixes: ['EMBEDDING_', 'LANCEDB_'], names: ['VECTOR_STORE'] });
 }
 
 /** The environment of every process of the fault suite: the fault stack, plus per-test overrides. */

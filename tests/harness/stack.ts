@@ -8,21 +8,14 @@ import { type Config, loadConfig, PROJECT_ROOT } from '../../lib/config';
 import type { StackOptions } from '../../infra/stack';
 import { stackOptionsFromConfig } from '../../infra/stack';
 import { testResourceEnv } from './resources';
+import { envWithoutStack, portOffset, stackServiceEnv } from './stack-env';
 
 /** Shifts every test port, so two checkouts can run their suites side by side (default 0). */
-const OFFSET = Number(process.env.TWINFLOW_TEST_PORT_OFFSET ?? 0);
-if (!Number.isInteger(OFFSET) || OFFSET < 0 || OFFSET > 40000) throw new Error(`TWINFLOW_TEST_PORT_OFFSET: expected an integer 0-40000, got ${process.env.TWINFLOW_TEST_PORT_OFFSET}`);
+const OFFSET = portOffset('TWINFLOW_TEST_PORT_OFFSET', 40000);
 
 export const TEST_ENV: Record<string, string> = {
-  TWINFLOW_HOME: path.join(PROJECT_ROOT, '.twinflow'),
+  ...stackServiceEnv({ temporal: 17233 + OFFSET, temporalUi: 18233 + OFFSET, minio: 19000 + OFFSET, minioConsole: 19001 + OFFSET }, 'twinflow-test'),
   TWINFLOW_STACK_DIR: path.join(PROJECT_ROOT, '.twinflow', 'test-stack'),
-  TWINFLOW_TEMPORAL_PORT: String(17233 + OFFSET),
-  TWINFLOW_TEMPORAL_UI_PORT: String(18233 + OFFSET),
-  TWINFLOW_MINIO_PORT: String(19000 + OFFSET),
-  TWINFLOW_MINIO_CONSOLE_PORT: String(19001 + OFFSET),
-  S3_BUCKET: 'twinflow-test',
-  AWS_ACCESS_KEY_ID: 'minioadmin',
-  AWS_SECRET_ACCESS_KEY: 'minioadmin',
   ...testResourceEnv('twinflow-test'),
 };
 
@@ -30,8 +23,7 @@ export const WORKFLOW_BUNDLE_PATH = path.join(PROJECT_ROOT, '.twinflow', 'test-s
 
 /** The configuration integration tests run with: the test stack, plus per-test overrides. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TWINFLOW_') && !k.startsWith('S3_') && k !== 'TEMPORAL_ADDRESS'));
-  return loadConfig({ ...base, ...TEST_ENV, ...overrides });
+  return loadConfig({ ...envWithoutStack(), ...TEST_ENV, ...overrides });
 }
 
 export function testStackOptions(): StackOptions {
