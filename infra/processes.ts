@@ -34,16 +34,22 @@ export const logDir = (dir: string) => path.join(dir, 'logs');
 export const pidFileOf = (dir: string, name: string) => path.join(runDir(dir), `${name}.pid`);
 export const logFileOf = (dir: string, name: string) => path.join(logDir(dir), `${name}.log`);
 
+/** Whether any process, a zombie included, has this pid. */
+function exists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The command line of a live, non-zombie process, or undefined (portable: `ps` exists on Linux and macOS). A zombie
  * counts as gone: it has exited, and waiting for it to go would wait for its parent to reap it.
  */
 export function commandLine(pid: number): string | undefined {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return undefined;
-  }
+  if (!exists(pid)) return undefined;
   const ps = spawnSync('ps', ['-p', String(pid), '-o', 'stat=,command='], { encoding: 'utf8' });
   const out = ps.stdout?.trim();
   if (!out || out.startsWith('Z')) return undefined;
@@ -131,6 +137,10 @@ export async function stopProcess(dir: string, name: string, graceMs = 20_000): 
     signal('SIGKILL');
     while (commandLine(pid)) await sleep(100);
   }
+  // It has exited; its parent (init, once the CLI that started it is gone) reaps it within moments. Waiting for that,
+  // briefly, means that after `down` the pid is gone, not a zombie; a parent that never reaps does not hang `down`.
+  const reapDeadline = Date.now() + 5_000;
+  while (exists(pid) && Date.now() < reapDeadline) await sleep(50);
   // Removed only now: a `down` interrupted while waiting leaves the pid file, so the next `down` finds the process.
   fs.rmSync(pidFileOf(dir, name), { force: true });
   return pid;

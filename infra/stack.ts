@@ -6,10 +6,10 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import { ensureBinaries } from './binaries';
 import { type BucketNotifications, minioWebhookEnv, setUpBuckets, WEBHOOK_TARGET_ARN } from './buckets';
+import { httpOk, minioHealthy, temporalHealthy } from './health';
 import { logFileOf, ownedPid, startDetached, StackError, stopProcess, waitFor } from './processes';
 
 export { StackError } from './processes';
@@ -99,31 +99,6 @@ export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-async function httpOk(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    await res.arrayBuffer();
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
-
-async function temporalHealthy(o: StackOptions): Promise<boolean> {
-  let connection: Connection | undefined;
-  try {
-    connection = await Connection.connect({ address: `127.0.0.1:${o.temporalPort}`, connectTimeout: 2000 });
-    await connection.workflowService.getSystemInfo({});
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await connection?.close().catch(() => undefined);
-  }
-}
-
-const minioHealthy = (o: StackOptions) => httpOk(`http://127.0.0.1:${o.minioPort}/minio/health/live`);
-
 /** Starts a service's binary detached; its pid file names the binary, so a recycled pid is never taken for it. */
 function startService(o: StackOptions, s: ServiceName, binary: string, args: string[], env: Record<string, string> = {}): number {
   return startDetached(o.dir, { name: s, command: binary, args, env: { ...process.env, ...env } });
@@ -138,7 +113,7 @@ async function assertPortsFree(ports: Array<[number, string]>): Promise<void> {
 }
 
 async function upTemporal(o: StackOptions, binary: string, log: (l: string) => void): Promise<void> {
-  if (ownedPid(o.dir, 'temporal') && (await temporalHealthy(o))) {
+  if (ownedPid(o.dir, 'temporal') && (await temporalHealthy(o.temporalPort))) {
     log(`temporal: already running on 127.0.0.1:${o.temporalPort}`);
     return;
   }
@@ -165,12 +140,12 @@ async function upTemporal(o: StackOptions, binary: string, log: (l: string) => v
   ];
   const pid = startService(o, 'temporal', binary, args);
   log(`temporal: started (pid ${pid}), waiting for health`);
-  await waitFor('Temporal dev server', () => temporalHealthy(o), 60_000, logFile(o, 'temporal'));
+  await waitFor('Temporal dev server', () => temporalHealthy(o.temporalPort), 60_000, logFile(o, 'temporal'));
   await waitFor('Temporal Web UI', () => httpOk(`http://127.0.0.1:${o.temporalUiPort}/`), 30_000, logFile(o, 'temporal'));
 }
 
 async function upMinio(o: StackOptions, binary: string, log: (l: string) => void): Promise<void> {
-  if (ownedPid(o.dir, 'minio') && (await minioHealthy(o))) {
+  if (ownedPid(o.dir, 'minio') && (await minioHealthy(o.minioPort))) {
     log(`minio: already running on 127.0.0.1:${o.minioPort}`);
   } else {
     await assertPortsFree([
@@ -192,7 +167,7 @@ async function upMinio(o: StackOptions, binary: string, log: (l: string) => void
       },
     );
     log(`minio: started (pid ${pid}), waiting for health`);
-    await waitFor('MinIO', () => minioHealthy(o), 60_000, logFile(o, 'minio'));
+    await waitFor('MinIO', () => minioHealthy(o.minioPort), 60_000, logFile(o, 'minio'));
   }
   await setUpBuckets(
     {
@@ -210,13 +185,13 @@ async function upMinio(o: StackOptions, binary: string, log: (l: string) => void
 export async function stackUp(o: StackOptions, log: (l: string) => void = console.log): Promise<ServiceStatus[]> {
   const bins = await ensureBinaries(o.home, log);
   // Check every port first, so that a busy port starts nothing at all (no half-started stack to clean up).
-  if (!(ownedPid(o.dir, 'temporal') && (await temporalHealthy(o)))) {
+  if (!(ownedPid(o.dir, 'temporal') && (await temporalHealthy(o.temporalPort)))) {
     await assertPortsFree([
       [o.temporalPort, 'TWINFLOW_TEMPORAL_PORT'],
       [o.temporalUiPort, 'TWINFLOW_TEMPORAL_UI_PORT'],
     ]);
   }
-  if (!(ownedPid(o.dir, 'minio') && (await minioHealthy(o)))) {
+  if (!(ownedPid(o.dir, 'minio') && (await minioHealthy(o.minioPort)))) {
     await assertPortsFree([
       [o.minioPort, 'TWINFLOW_MINIO_PORT'],
       [o.minioConsolePort, 'TWINFLOW_MINIO_CONSOLE_PORT'],
@@ -249,7 +224,7 @@ export async function stackDown(o: StackOptions, log: (l: string) => void = cons
 export async function stackStatus(o: StackOptions): Promise<ServiceStatus[]> {
   const tpid = ownedPid(o.dir, 'temporal');
   const mpid = ownedPid(o.dir, 'minio');
-  const [th, mh] = await Promise.all([temporalHealthy(o), minioHealthy(o)]);
+  const [th, mh] = await Promise.all([temporalHealthy(o.temporalPort), minioHealthy(o.minioPort)]);
   return [
     { name: 'temporal', running: tpid !== undefined, healthy: th, pid: tpid, url: `http://127.0.0.1:${o.temporalUiPort}`, log: logFile(o, 'temporal') },
     { name: 'minio', running: mpid !== undefined, healthy: mh, pid: mpid, url: `http://127.0.0.1:${o.minioConsolePort}`, log: logFile(o, 'minio') },

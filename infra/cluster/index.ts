@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import type { Config } from '../../lib/config';
+import { minioHealthy } from '../health';
 import { minioDown, minioUp, stackOptionsFromConfig } from '../stack';
 import { type ClusterOptions, clusterOptionsFromConfig, serverPorts } from './options';
 import { postgresDown, postgresReady, postgresUp } from './postgres';
@@ -62,23 +63,13 @@ export async function clusterDown(o: ClusterOptions, log: (l: string) => void = 
   await postgresDown(o, log);
 }
 
-async function minioHealthy(o: ClusterOptions): Promise<boolean> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${o.minioPort}/minio/health/live`, { signal: AbortSignal.timeout(2000) });
-    await res.arrayBuffer();
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
-
 export async function clusterStatus(o: ClusterOptions): Promise<ClusterServiceStatus[]> {
   const p = serverPorts(o.temporalPort);
   const entry = (name: string, healthy: boolean, url: string): ClusterServiceStatus => {
     const pid = ownedPid(o.dir, name);
     return { name, running: pid !== undefined, healthy: pid !== undefined && healthy, pid, url, log: logFileOf(o.dir, name) };
   };
-  const [pg, temporal, minio] = await Promise.all([postgresReady(o).catch(() => false), frontendHealthy(o, o.namespace), minioHealthy(o)]);
+  const [pg, temporal, minio] = await Promise.all([postgresReady(o).catch(() => false), frontendHealthy(o, o.namespace), minioHealthy(o.minioPort)]);
   const workers = [...new Set([...workerNames(o).map((w) => w.name), ...recordedNames(o.dir).filter((n) => n.startsWith('worker-'))])];
   return [
     entry('postgres', pg, `postgresql://127.0.0.1:${o.postgresPort}`),

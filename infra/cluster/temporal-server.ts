@@ -13,8 +13,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Connection } from '@temporalio/client';
 import { BINARIES, type BinarySpec, ensureBinary } from '../binaries';
+import { temporalHealthy } from '../health';
 import { SEARCH_ATTRIBUTES } from '../stack';
 import { type ClusterOptions, serverPorts } from './options';
 import { POSTGRES_PASSWORD, POSTGRES_USER } from './postgres';
@@ -159,18 +159,8 @@ export function setupSchemas(o: ClusterOptions, bins: ServerBinaries, log: (l: s
   }
 }
 
-export async function frontendHealthy(o: ClusterOptions, namespace?: string): Promise<boolean> {
-  let connection: Connection | undefined;
-  try {
-    connection = await Connection.connect({ address: `127.0.0.1:${o.temporalPort}`, connectTimeout: 2000 });
-    await connection.workflowService.getSystemInfo({});
-    if (namespace) await connection.workflowService.describeNamespace({ namespace });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await connection?.close().catch(() => undefined);
-  }
+export function frontendHealthy(o: ClusterOptions, namespace?: string): Promise<boolean> {
+  return temporalHealthy(o.temporalPort, namespace);
 }
 
 export function startServer(o: ClusterOptions, bins: ServerBinaries): number {

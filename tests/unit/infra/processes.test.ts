@@ -20,6 +20,8 @@ describe('process supervision', () => {
     expect(ownedPid(dir, 'sleeper')).toBe(pid);
     expect(recordedNames(dir)).toContain('sleeper');
     expect(await stopProcess(dir, 'sleeper', 5_000)).toBe(pid);
+    // Gone, not a zombie: after `down` no process has that pid.
+    expect(() => process.kill(pid, 0)).toThrow();
     expect(fs.existsSync(pidFileOf(dir, 'sleeper'))).toBe(false);
     expect(ownedPid(dir, 'sleeper')).toBeUndefined();
     expect(await stopProcess(dir, 'sleeper')).toBeUndefined();
