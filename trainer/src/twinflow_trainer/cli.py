@@ -94,9 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             load_config(args.kind, args.config)
         except ConfigError as err:
-            print(str(err), file=sys.stderr)
-            emit("error", message=str(err), type="config")
-            return 2
+            return _invalid(err)
         log.info("%s config %s is valid", args.kind, args.config)
         return 0
     if args.command == "validate-card":
@@ -105,9 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             run_validate_card(args.card)
         except ConfigError as err:
-            print(str(err), file=sys.stderr)
-            emit("error", message=str(err), type="config")
-            return 2
+            return _invalid(err)
         return 0
 
     install_signal_handlers()
@@ -130,18 +126,31 @@ def main(argv: list[str] | None = None) -> int:
 
             run_generate(cfg)  # type: ignore[arg-type]
         return 0
-    except ConfigError as err:
-        log.error("%s", err)
-        emit("error", message=str(err), type="config")
-        return 2
     except Interrupted as err:
         log.warning("%s: stopping", err)
         emit("error", message=str(err), type="runtime")
         return 128 + err.signum
     except Exception as err:  # noqa: BLE001 - every failure must become an error event
-        traceback.print_exc(file=sys.stderr)
-        emit("error", message=f"{type(err).__name__}: {err}", type="runtime")
-        return 1
+        return _failed(err)
+
+
+def _invalid(err: ConfigError) -> int:
+    """A validate-* command's answer to a bad config or card: the message on stderr and as an error event, exit 2."""
+    print(str(err), file=sys.stderr)
+    emit("error", message=str(err), type="config")
+    return 2
+
+
+def _failed(err: Exception) -> int:
+    """The error event and exit code of a command that failed: 2 for a bad config or input, else 1 (with the
+    traceback on stderr). Called from the ``except`` block, so the traceback is the one being handled."""
+    if isinstance(err, ConfigError):
+        log.error("%s", err)
+        emit("error", message=str(err), type="config")
+        return 2
+    traceback.print_exc(file=sys.stderr)
+    emit("error", message=f"{type(err).__name__}: {err}", type="runtime")
+    return 1
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -157,18 +166,12 @@ def _serve(args: argparse.Namespace) -> int:
         run_serve(args.model, args.adapter, args.host, args.port, args.name, args.device, args.chat_template,
                   args.max_new_tokens, api_key)
         return 0
-    except ConfigError as err:
-        log.error("%s", err)
-        emit("error", message=str(err), type="config")
-        return 2
     except Interrupted as err:
         # Stopping a server is its normal end.
         log.info("%s: server stopped", err)
         return 0
     except Exception as err:  # noqa: BLE001
-        traceback.print_exc(file=sys.stderr)
-        emit("error", message=f"{type(err).__name__}: {err}", type="runtime")
-        return 1
+        return _failed(err)
 
 
 def entrypoint() -> None:

@@ -16,15 +16,15 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, DpoConfig, GenerateConfig, as_dict
+from .config import ConfigError, DpoConfig, GenerateConfig
 from .data import _check_messages, read_jsonl, render
 from .events import emit
 from .runtime import check_base_model, load_tokenizer, resolve_bf16, resolve_device
-from .tracking import make_tensorboard_callback, write_loss_curve
+from .fit import fit_and_save, training_arguments
+from .tracking import make_tensorboard_callback
 
 log = logging.getLogger("twinflow_trainer.dpo")
 
@@ -134,12 +134,12 @@ def _make_dpo_trainer_class() -> type:
 
 
 def run_dpo(cfg: DpoConfig) -> None:
-    from .train import _load_model_trl, _make_event_callback, merge_adapter
+    from .train import _load_model_trl, _make_event_callback
 
     env = _preflight(cfg)
     out = Path(cfg.output_dir).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
-    ckpt_dir, adapter_dir, tensorboard_dir = out / "checkpoints", out / "adapter", out / "tensorboard"
+    ckpt_dir, tensorboard_dir = out / "checkpoints", out / "tensorboard"
 
     dropped = 0
     if cfg.rejected == "generated":
@@ -157,7 +157,6 @@ def run_dpo(cfg: DpoConfig) -> None:
         pairs = load_pairs(cfg.pairs_file, "pairs_file")
     eval_pairs = load_pairs(cfg.eval_file, "eval_file") if cfg.eval_file else None
 
-    import torch
     from datasets import Dataset
     from peft import PeftModel
     from transformers import set_seed
@@ -172,41 +171,14 @@ def run_dpo(cfg: DpoConfig) -> None:
     eval_ds = Dataset.from_list([_to_conversational(p) for p in eval_pairs]) if eval_pairs else None
 
     args = TrlDPOConfig(
-        output_dir=str(ckpt_dir),
+        **training_arguments(cfg, env, ckpt_dir, eval_ds is not None),
         beta=cfg.beta,
         loss_type=[cfg.loss_type],
-        max_length=cfg.max_seq_length,
-        num_train_epochs=cfg.epochs,
-        max_steps=cfg.max_steps,
-        learning_rate=cfg.learning_rate,
-        lr_scheduler_type=cfg.lr_scheduler,
-        warmup_steps=cfg.warmup_ratio,
-        per_device_train_batch_size=cfg.per_device_batch_size,
-        per_device_eval_batch_size=cfg.per_device_batch_size,
-        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
         gradient_checkpointing=cfg.gradient_checkpointing,
-        gradient_checkpointing_kwargs={"use_reentrant": False},
-        bf16=env["bf16"],
-        fp16=env["fp16"],
-        use_cpu=env["device"] == "cpu",
-        seed=cfg.seed,
-        data_seed=cfg.seed,
-        logging_strategy="steps",
-        logging_steps=cfg.logging_steps,
-        save_strategy="steps",
-        save_steps=cfg.save_steps,
-        save_total_limit=cfg.save_total_limit,
-        eval_strategy="steps" if eval_ds is not None else "no",
-        eval_steps=cfg.save_steps,
-        report_to="none",
-        disable_tqdm=True,
-        dataloader_num_workers=0,
-        dataloader_pin_memory=env["device"] == "cuda",
-        optim="paged_adamw_8bit" if cfg.quantization == "4bit" else "adamw_torch",
     )
     holder: dict[str, Any] = {}
     events = _make_event_callback(env, len(pairs), lambda: holder["trainer"].run_tokens)
-    trainer = _make_dpo_trainer_class()(
+    holder["trainer"] = _make_dpo_trainer_class()(
         model=model,
         args=args,
         train_dataset=train_ds,
@@ -214,43 +186,23 @@ def run_dpo(cfg: DpoConfig) -> None:
         processing_class=tokenizer,
         callbacks=[events, make_tensorboard_callback(tensorboard_dir)],
     )
-    holder["trainer"] = trainer
-    t0 = time.monotonic()
-    result = trainer.train(resume_from_checkpoint=env["resume"])
-    runtime = time.monotonic() - t0
-    history = trainer.state.log_history
-    loss_curve = write_loss_curve(history, out / "loss-curve.svg", f"DPO loss: {Path(env['base_model']).name}")
+    del model  # the trainer holds it; fit_and_save frees both before a merge
 
-    adapter_dir.mkdir(parents=True, exist_ok=True)
-    # Only the trained adapter: the frozen "ref" copy is the SFT adapter, already saved by the SFT run.
-    trainer.model.save_pretrained(str(adapter_dir), selected_adapters=["default"])
-    tokenizer.save_pretrained(str(adapter_dir))
-    (adapter_dir / "twinflow_dpo_config.json").write_text(json.dumps(as_dict(cfg), indent=2), encoding="utf-8")
-    last = next((e for e in reversed(history) if "rewards/accuracies" in e), {})
-    metrics = {
-        "train_loss": float(result.training_loss),
-        "runtime_seconds": round(runtime, 3),
-        "train_tokens": int(trainer.state.num_input_tokens_seen or 0),
-        "global_step": int(result.global_step),
-        "pairs": len(pairs),
-        "pairs_dropped": dropped,
-        "reward_accuracy": last.get("rewards/accuracies"),
-        "reward_margin": last.get("rewards/margins"),
-    }
-    merged_dir = None
-    if cfg.merge:
-        holder.clear()
-        del trainer, model
-        gc.collect()
-        if env["device"] == "cuda":
-            torch.cuda.empty_cache()
-        merged_dir = merge_adapter(env, adapter_dir, out / "merged", tokenizer)
-    emit(
-        "done",
-        adapter_dir=str(adapter_dir),
-        merged_dir=str(merged_dir) if merged_dir else None,
-        tensorboard_dir=str(tensorboard_dir),
-        loss_curve=str(loss_curve),
-        pairs_file=str(out / "pairs.jsonl") if cfg.rejected == "generated" else None,
-        metrics=metrics,
+    def reward_metrics(history: list[dict[str, Any]]) -> dict[str, Any]:
+        last = next((e for e in reversed(history) if "rewards/accuracies" in e), {})
+        return {
+            "pairs": len(pairs),
+            "pairs_dropped": dropped,
+            "reward_accuracy": last.get("rewards/accuracies"),
+            "reward_margin": last.get("rewards/margins"),
+        }
+
+    fit_and_save(
+        cfg, env, out, holder, tokenizer,
+        stage="DPO",
+        config_file="twinflow_dpo_config.json",
+        # Only the trained adapter: the frozen "ref" copy is the SFT adapter, already saved by the SFT run.
+        save_adapter=lambda model, adapter_dir: model.save_pretrained(str(adapter_dir), selected_adapters=["default"]),
+        extra_metrics=reward_metrics,
+        done_extra={"pairs_file": str(out / "pairs.jsonl") if cfg.rejected == "generated" else None},
     )

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import gc
-import json
 import logging
 import os
 import time
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, TrainConfig, as_dict
+from .config import ConfigError, TrainConfig
 from .data import ChatCollator, build_dataset_rows, load_conversations
 from .events import emit
-from .tracking import make_tensorboard_callback, write_loss_curve
-from .runtime import check_base_model, cuda_available, load_tokenizer, module_available, resolve_bf16, resolve_device
+from .fit import fit_and_save, merge_adapter, training_arguments  # noqa: F401 - merge_adapter: the public name it had here
+from .tracking import make_tensorboard_callback
+from .runtime import check_base_model, load_tokenizer, module_available, resolve_bf16, resolve_device
 
 log = logging.getLogger("twinflow_trainer.train")
 
@@ -213,7 +212,6 @@ def run_train(cfg: TrainConfig) -> None:
     out = Path(cfg.output_dir).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     ckpt_dir = out / "checkpoints"
-    adapter_dir = out / "adapter"
 
     conversations = load_conversations(cfg.train_file, "train_file")
     eval_conversations = load_conversations(cfg.eval_file, "eval_file") if cfg.eval_file else None
@@ -269,46 +267,18 @@ def run_train(cfg: TrainConfig) -> None:
     model.config.use_cache = False  # no KV cache in training (also lets packed position_ids build the block mask)
 
     args = SFTConfig(
-        output_dir=str(ckpt_dir),
-        num_train_epochs=cfg.epochs,
-        max_steps=cfg.max_steps,
-        learning_rate=cfg.learning_rate,
-        lr_scheduler_type=cfg.lr_scheduler,
-        warmup_steps=cfg.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
-        per_device_train_batch_size=cfg.per_device_batch_size,
-        per_device_eval_batch_size=cfg.per_device_batch_size,
-        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        **training_arguments(cfg, env, ckpt_dir, eval_ds is not None),
         gradient_checkpointing=cfg.gradient_checkpointing and env["backend"] == "trl",
-        gradient_checkpointing_kwargs={"use_reentrant": False},
-        bf16=env["bf16"],
-        fp16=env["fp16"],
-        use_cpu=env["device"] == "cpu",
-        seed=cfg.seed,
-        data_seed=cfg.seed,
-        logging_strategy="steps",
-        logging_steps=cfg.logging_steps,
-        save_strategy="steps",
-        save_steps=cfg.save_steps,
-        save_total_limit=cfg.save_total_limit,
-        eval_strategy="steps" if eval_ds is not None else "no",
-        eval_steps=cfg.save_steps,
-        report_to="none",
-        disable_tqdm=True,
         remove_unused_columns=False,
         dataset_kwargs={"skip_prepare_dataset": True},
         assistant_only_loss=False,  # labels are built by our own collator (see data.py)
         packing=False,  # packing is done by data.pack_examples; the collator builds position_ids
-        max_length=cfg.max_seq_length,
-        dataloader_num_workers=0,
-        dataloader_pin_memory=env["device"] == "cuda",
-        optim="paged_adamw_8bit" if cfg.quantization == "4bit" else "adamw_torch",
     )
     collator = ChatCollator(pad_token_id=tokenizer.pad_token_id, packing=cfg.packing)
     trainer_cls = _make_trainer_class()
     holder: dict[str, Any] = {}
     callback = _make_event_callback(env, stats["examples"], lambda: holder["trainer"].run_tokens)
-    tensorboard_dir = out / "tensorboard"
-    trainer = trainer_cls(
+    holder["trainer"] = trainer_cls(
         model=model,
         args=args,
         data_collator=collator,
@@ -316,60 +286,20 @@ def run_train(cfg: TrainConfig) -> None:
         eval_dataset=eval_ds,
         processing_class=tokenizer,
         peft_config=peft_config if env["backend"] == "trl" else None,
-        callbacks=[callback, make_tensorboard_callback(tensorboard_dir)],
+        callbacks=[callback, make_tensorboard_callback(out / "tensorboard")],
     )
-    holder["trainer"] = trainer
-    t0 = time.monotonic()
-    result = trainer.train(resume_from_checkpoint=env["resume"])
-    runtime = time.monotonic() - t0
-    loss_curve = write_loss_curve(trainer.state.log_history, out / "loss-curve.svg", f"SFT loss: {Path(env['base_model']).name}")
+    del model  # the trainer holds it; fit_and_save frees both before a merge
 
-    trainer.model.config.use_cache = True
-    adapter_dir.mkdir(parents=True, exist_ok=True)
-    trainer.model.save_pretrained(str(adapter_dir))
-    tokenizer.save_pretrained(str(adapter_dir))
-    (adapter_dir / "twinflow_train_config.json").write_text(json.dumps(as_dict(cfg), indent=2), encoding="utf-8")
-    log.info("adapter saved to %s", adapter_dir)
+    def save_adapter(model: Any, adapter_dir: Path) -> None:
+        model.config.use_cache = True
+        model.save_pretrained(str(adapter_dir))
 
-    metrics = {
-        "train_loss": float(result.training_loss),
-        "runtime_seconds": round(runtime, 3),
-        "train_tokens": int(trainer.state.num_input_tokens_seen or 0),
-        "global_step": int(result.global_step),
-        "peak_memory_bytes": int(torch.cuda.max_memory_allocated()) if env["device"] == "cuda" else None,
-    }
-    merged_dir = None
-    if cfg.merge:
-        holder.clear()
-        del trainer, model
-        gc.collect()
-        if env["device"] == "cuda":
-            torch.cuda.empty_cache()
-        merged_dir = merge_adapter(env, adapter_dir, out / "merged", tokenizer)
-
-    emit(
-        "done",
-        adapter_dir=str(adapter_dir),
-        merged_dir=str(merged_dir) if merged_dir else None,
-        tensorboard_dir=str(tensorboard_dir),
-        loss_curve=str(loss_curve),
-        metrics=metrics,
+    fit_and_save(
+        cfg, env, out, holder, tokenizer,
+        stage="SFT",
+        config_file="twinflow_train_config.json",
+        save_adapter=save_adapter,
+        extra_metrics=lambda _history: {
+            "peak_memory_bytes": int(torch.cuda.max_memory_allocated()) if env["device"] == "cuda" else None,
+        },
     )
-
-
-def merge_adapter(env: dict[str, Any], adapter_dir: Path, merged_dir: Path, tokenizer: Any) -> Path:
-    """Reload the base model unquantized, apply the adapter, merge it into the weights and save."""
-    import torch
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM
-
-    kwargs: dict[str, Any] = {"dtype": torch.bfloat16 if env["bf16"] else torch.float16 if env["fp16"] else torch.float32}
-    if env["device"] == "cuda" and cuda_available():
-        kwargs["device_map"] = {"": torch.cuda.current_device()}
-    base = AutoModelForCausalLM.from_pretrained(env["base_model"], **kwargs)
-    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
-    merged_dir.mkdir(parents=True, exist_ok=True)
-    merged.save_pretrained(str(merged_dir))
-    tokenizer.save_pretrained(str(merged_dir))
-    log.info("merged model saved to %s", merged_dir)
-    return merged_dir
