@@ -4,6 +4,8 @@
  * is the one retry policy), through the fetch it is given (the network policy's guarded fetch for a base URL that
  * came from workflow input), and with nothing read from the process environment: keys, organisation and base URL
  * are the worker's configuration, passed in, and never OPENAI_API_KEY & co. sent to a server they were not meant for.
+ * (The package still reads OPENAI_CUSTOM_HEADERS and OPENAI_LOG, which it offers no option to turn off; a worker
+ * should not set OPENAI_CUSTOM_HEADERS, whose headers would go to every endpoint, input-chosen ones included.)
  */
 import OpenAI, { APIConnectionTimeoutError, APIError } from 'openai';
 import { isRetryableStatus, retryAfterFromHeaders } from '../retry';
