@@ -4,22 +4,18 @@
  * tests/cluster/global-setup.ts), restarts its Temporal server and kills a worker mid-run. See docs/deploy.md.
  */
 import { defineConfig } from 'vitest/config';
-import { isClosedChannelRetry } from './client/closed-channel';
+import { onUnhandledError, stackSuite } from './tests/harness/vitest-shared';
 
 export default defineConfig({
   test: {
-    onUnhandledError: (error) => !isClosedChannelRetry(error),
+    onUnhandledError,
     fileParallelism: false,
     projects: [
       {
         test: {
           name: 'cluster',
           include: ['tests/cluster/**/*.test.ts'],
-          globalSetup: ['tests/cluster/global-setup.ts'],
-          pool: 'forks',
-          fileParallelism: false,
-          testTimeout: 900_000,
-          hookTimeout: 900_000,
+          ...stackSuite({ globalSetup: 'tests/cluster/global-setup.ts', serial: true, testTimeout: 900_000, hookTimeout: 900_000 }),
         },
       },
     ],

@@ -4,13 +4,12 @@
  * its MinIO and kills worker processes, one fault at a time. See docs/reliability.md.
  */
 import { defineConfig } from 'vitest/config';
-import { isClosedChannelRetry } from './client/closed-channel';
 import { testResourceEnv } from './tests/harness/resources';
+import { onUnhandledError, stackSuite } from './tests/harness/vitest-shared';
 
 export default defineConfig({
   test: {
-    // See vitest.config.ts: only the closed-channel retry error of @temporalio/client is ignored.
-    onUnhandledError: (error) => !isClosedChannelRetry(error),
+    onUnhandledError,
     // One test file at a time: the faults act on the one shared fault stack.
     fileParallelism: false,
     projects: [
@@ -19,12 +18,7 @@ export default defineConfig({
           name: 'faults',
           include: ['tests/faults/**/*.test.ts'],
           // What the tests may read, allowed explicitly (tests/harness/resources.ts; the workers get FAULT_ENV's).
-          env: testResourceEnv('twinflow-faults'),
-          globalSetup: ['tests/harness/fault-global-setup.ts'],
-          pool: 'forks',
-          fileParallelism: false,
-          testTimeout: 600_000,
-          hookTimeout: 600_000,
+          ...stackSuite({ globalSetup: 'tests/harness/fault-global-setup.ts', env: testResourceEnv('twinflow-faults'), serial: true, testTimeout: 600_000, hookTimeout: 600_000 }),
         },
       },
     ],

@@ -5,17 +5,13 @@
  * It runs on the integration test stack.
  */
 import { defineConfig } from 'vitest/config';
-import { isClosedChannelRetry } from './client/closed-channel';
 import { testResourceEnv } from './tests/harness/resources';
+import { onUnhandledError, stackSuite } from './tests/harness/vitest-shared';
 
 export default defineConfig({
   test: {
-    onUnhandledError: (error) => !isClosedChannelRetry(error),
+    onUnhandledError,
     include: ['tests/integration/train/review*.test.ts', 'tests/integration/train/eval-model*.test.ts'],
-    globalSetup: ['tests/harness/global-setup.ts'],
-    env: testResourceEnv(),
-    pool: 'forks',
-    testTimeout: 900_000,
-    hookTimeout: 900_000,
+    ...stackSuite({ globalSetup: 'tests/harness/global-setup.ts', env: testResourceEnv(), testTimeout: 900_000, hookTimeout: 900_000 }),
   },
 });

@@ -4,17 +4,13 @@
  * on the integration test stack.
  */
 import { defineConfig } from 'vitest/config';
-import { isClosedChannelRetry } from './client/closed-channel';
 import { testResourceEnv } from './tests/harness/resources';
+import { onUnhandledError, stackSuite } from './tests/harness/vitest-shared';
 
 export default defineConfig({
   test: {
-    onUnhandledError: (error) => !isClosedChannelRetry(error),
+    onUnhandledError,
     include: ['tests/integration/security/secret-scan.test.ts'],
-    globalSetup: ['tests/harness/global-setup.ts'],
-    env: testResourceEnv(),
-    pool: 'forks',
-    testTimeout: 900_000,
-    hookTimeout: 900_000,
+    ...stackSuite({ globalSetup: 'tests/harness/global-setup.ts', env: testResourceEnv(), testTimeout: 900_000, hookTimeout: 900_000 }),
   },
 });

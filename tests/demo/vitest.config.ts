@@ -6,8 +6,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
-import { isClosedChannelRetry } from '../../client/closed-channel';
 import { testResourceEnv } from '../harness/resources';
+import { onUnhandledError, stackSuite } from '../harness/vitest-shared';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -15,13 +15,9 @@ export default defineConfig({
   test: {
     root,
     include: ['tests/demo/**/*.test.ts'],
+    onUnhandledError,
     // What the test may read, allowed explicitly (tests/harness/resources.ts); the demo allows its own sources too.
-    env: testResourceEnv(),
-    globalSetup: ['tests/harness/global-setup.ts'],
-    onUnhandledError: (error) => !isClosedChannelRetry(error),
-    pool: 'forks',
     // A cold machine embeds the whole demo corpus with the CPU model in the first run.
-    testTimeout: 1_200_000,
-    hookTimeout: 600_000,
+    ...stackSuite({ globalSetup: 'tests/harness/global-setup.ts', env: testResourceEnv(), testTimeout: 1_200_000, hookTimeout: 600_000 }),
   },
 });
