@@ -21,10 +21,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { WorkflowHandle } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
-import { createActivities } from '../activities';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createDeps, type Deps } from '../activities/deps';
-import { createGpuActivities } from '../activities/gpu';
 import { loadTrainerSettings } from '../activities/gpu/settings';
 import { TwinflowClient } from '../client';
 import { stackOptionsFromConfig, stackUp } from '../infra/stack';
@@ -36,9 +34,9 @@ import { statePointerKey, type SyncInput, type SyncResult } from '../lib/schemas
 import type { TrainInput, TrainResult } from '../lib/schemas/train';
 import type { Hit, VectorStore } from '../lib/vectorstore/types';
 import { createRagFromConfig } from '../rag';
-import { createWorker } from '../workers/worker';
 import { formatSyncProgress } from './commands/sync';
 import { formatTrainProgress, formatTrainResult, readTrainConfig } from './commands/train';
+import { createLocalWorkers, runWithWorkers } from './shared/local-workers';
 import { DEMO_SITE_PORT_VARIABLE, startDemoSite } from './demo-site';
 
 export const DEMO_COLLECTION = 'demo';
@@ -217,7 +215,7 @@ function formatHit(h: Hit): string[] {
 // ---- steps ----
 
 /** Logs the line `progress` answers whenever it changes (every `intervalMs`) until `result` settles (like `watch` of
- * cli/commands/ingest.ts, through the demo's log). */
+ * cli/shared/watch.ts, through the demo's log). */
 async function watchProgress<T>(progress: () => Promise<string>, result: Promise<T>, log: (l: string) => void, intervalMs = 1000): Promise<T> {
   let last = '';
   let done = false;
@@ -320,31 +318,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     const gpuConnection = trainSkipped ? undefined : await NativeConnection.connect({ address: config.temporal.address, tls: config.temporal.tls ? {} : undefined, apiKey: config.temporal.apiKey });
     const client = await TwinflowClient.connect(config);
     try {
-      const workers: Worker[] = [
-        await createWorker({
-          config,
-          connection: cpuConnection,
-          taskQueue: config.temporal.taskQueue,
-          activities: createActivities(deps),
-          maxConcurrentActivities: config.temporal.maxConcurrentActivities,
-          withWorkflows: true,
-        }),
-      ];
-      if (gpuConnection) {
-        workers.push(
-          await createWorker({
-            config,
-            connection: gpuConnection,
-            taskQueue: config.temporal.gpuTaskQueue,
-            activities: createGpuActivities(deps),
-            maxConcurrentActivities: config.temporal.gpuMaxConcurrentActivities,
-            withWorkflows: false,
-          }),
-        );
-      }
+      const workers = await createLocalWorkers(config, deps, { cpu: cpuConnection, gpu: gpuConnection });
       const main = () => demoSteps({ config, deps, client, site, collection, notesDir, opts, log, sub, timings, runs, trainSkipped });
-      const run = workers.reduceRight<() => Promise<Omit<DemoReport, 'elapsedMs' | 'timings' | 'runs'>>>((inner, w) => () => w.runUntil(inner()), main);
-      const report = await run();
+      const report = await runWithWorkers(workers, main);
       const elapsedMs = Date.now() - started;
       log('==> 5/5 every run in the Temporal Web UI');
       for (const r of runs) sub(`${r.step.padEnd(22)} ${r.url}`);

@@ -21,8 +21,9 @@ import { type EvaluateModelInput, evaluateModelInputSchema, type EvaluateModelPr
 import type { TrainInput } from '../../lib/schemas/train';
 import { parseInput } from '../../lib/schemas/validate';
 import { followRun, printJson } from '../follow';
-import { addRunOutputOptions } from './ingest';
-import { withLocalWorkers } from './train';
+import { withLocalWorkers } from '../shared/local-workers';
+import { collect } from '../shared/options';
+import { addRunOutputOptions } from '../shared/run-output-options';
 
 interface EvalFlags {
   queries: string;
@@ -38,8 +39,6 @@ interface EvalFlags {
   waitForWorker?: boolean;
   json?: boolean;
 }
-
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 function positive(flag: string, value: string): number {
   const n = Number(value);

@@ -12,20 +12,21 @@ import {
   type RunDetails,
   type RunFilter,
   type RunSummary,
-  TwinflowClient,
+  type TwinflowClient,
   workerCommand,
   type WorkerNeed,
 } from '../../client';
-import { loadConfig } from '../../lib/config';
 import type { IngestProgress, IngestResult } from '../../lib/schemas/ingest';
 import type { RetrievalEvalProgress, RetrievalEvalResult } from '../../lib/schemas/retrieval-eval';
 import type { SyncProgress, SyncResult } from '../../lib/schemas/sync';
 import type { TrainProgress, TrainResult } from '../../lib/schemas/train';
 import { InputValidationError } from '../../lib/schemas/validate';
 import { CliExit, EXIT, failureSentence, followRun, printJson, type ProgressView } from '../follow';
-import { formatProgress, formatResult, ingestProgressView } from './ingest';
-import { formatSyncProgress, formatSyncResult, syncProgressView } from './sync';
-import { formatTrainProgress, formatTrainResult, trainProgressView } from './train';
+import { withClient } from '../shared/client';
+import { collect } from '../shared/options';
+import { formatResult, ingestProgressView } from './ingest';
+import { formatSyncResult, syncProgressView } from './sync';
+import { formatTrainResult, trainProgressView } from './train';
 
 // ---- flags ----
 
@@ -149,62 +150,53 @@ export function formatRunsTable(runs: RunSummary[], now = Date.now()): string {
   return [header, ...rows].map((cells) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
-/** A progress answer of any twinflow run, as one line. */
-export function formatAnyProgress(workflowType: string, p: unknown): string {
-  switch (workflowType) {
-    case 'ingest':
-      return formatProgress(p as IngestProgress);
-    case 'sync':
-      return formatSyncProgress(p as SyncProgress);
-    case 'train':
-      return formatTrainProgress(p as TrainProgress);
-    case 'evalRetrieval':
-      return `batches ${(p as RetrievalEvalProgress).done}/${(p as RetrievalEvalProgress).batches}`;
-    default:
-      return JSON.stringify(p);
-  }
+/** How each pipeline's progress and result read: the formatters of the command that starts it. */
+interface RunView {
+  progress: (p: unknown) => ProgressView;
+  result: (r: unknown) => string;
 }
 
+const RUN_VIEWS = new Map<string, RunView>([
+  ['ingest', { progress: (p) => ingestProgressView(p as IngestProgress), result: (r) => formatResult(r as IngestResult) }],
+  ['sync', { progress: (p) => syncProgressView(p as SyncProgress), result: (r) => formatSyncResult(r as SyncResult) }],
+  ['train', { progress: (p) => trainProgressView(p as TrainProgress), result: (r) => formatTrainResult(r as TrainResult) }],
+  [
+    'evalRetrieval',
+    {
+      progress: (p) => {
+        const e = p as RetrievalEvalProgress;
+        return { line: `batches ${e.done}/${e.batches}`, value: e.done, total: e.batches };
+      },
+      result: (r) => formatRetrievalEvalResult(r as RetrievalEvalResult),
+    },
+  ],
+]);
+
+function formatRetrievalEvalResult(e: RetrievalEvalResult): string {
+  const fmt = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(3));
+  return [
+    `queries      ${e.queries} in ${e.batches} batches`,
+    ...e.configs.map((c) => `${c.name.padEnd(40)} ${c.skipped ? `skipped: ${c.skipped}` : `MRR ${fmt(c.mrr)}  nDCG@10 ${fmt(c.ndcg10)}  R@10 ${fmt(c.recall10)}`}`),
+    ...e.warnings.map((w) => `warning      ${w}`),
+    `report       ${e.markdownUri}`,
+    `json         ${e.jsonUri}`,
+  ].join('\n');
+}
+
+/** The bar's reading of any twinflow run's progress answer (another workflow type's answer: its JSON, no bar). */
 function progressView(workflowType: string, p: unknown): ProgressView {
-  switch (workflowType) {
-    case 'ingest':
-      return ingestProgressView(p as IngestProgress);
-    case 'sync':
-      return syncProgressView(p as SyncProgress);
-    case 'train':
-      return trainProgressView(p as TrainProgress);
-    case 'evalRetrieval': {
-      const e = p as RetrievalEvalProgress;
-      return { line: formatAnyProgress(workflowType, p), value: e.done, total: e.batches };
-    }
-    default:
-      return { line: formatAnyProgress(workflowType, p) };
-  }
+  return RUN_VIEWS.get(workflowType)?.progress(p) ?? { line: JSON.stringify(p) };
+}
+
+/** A progress answer of any twinflow run, as one line. */
+export function formatAnyProgress(workflowType: string, p: unknown): string {
+  return progressView(workflowType, p).line;
 }
 
 /** A result of any twinflow run, as the command that started it prints it. */
 export function formatAnyResult(workflowType: string, r: unknown): string {
-  switch (workflowType) {
-    case 'ingest':
-      return formatResult(r as IngestResult);
-    case 'sync':
-      return formatSyncResult(r as SyncResult);
-    case 'train':
-      return formatTrainResult(r as TrainResult);
-    case 'evalRetrieval': {
-      const e = r as RetrievalEvalResult;
-      const fmt = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(3));
-      return [
-        `queries      ${e.queries} in ${e.batches} batches`,
-        ...e.configs.map((c) => `${c.name.padEnd(40)} ${c.skipped ? `skipped: ${c.skipped}` : `MRR ${fmt(c.mrr)}  nDCG@10 ${fmt(c.ndcg10)}  R@10 ${fmt(c.recall10)}`}`),
-        ...e.warnings.map((w) => `warning      ${w}`),
-        `report       ${e.markdownUri}`,
-        `json         ${e.jsonUri}`,
-      ].join('\n');
-    }
-    default:
-      return JSON.stringify(r, null, 2);
-  }
+  const view = RUN_VIEWS.get(workflowType);
+  return view ? view.result(r) : JSON.stringify(r, null, 2);
 }
 
 export interface ShowExtras {
@@ -235,15 +227,6 @@ export function formatRunDetails(d: RunDetails, extra: ShowExtras = {}, now = Da
 
 // ---- commands ----
 
-async function withClient<T>(fn: (client: TwinflowClient) => Promise<T>): Promise<T> {
-  const client = await TwinflowClient.connect(loadConfig());
-  try {
-    return await fn(client);
-  } finally {
-    await client.close();
-  }
-}
-
 /** The queues a run needs polled (train: the GPU queue too, the configured one). */
 function needsOf(client: TwinflowClient, d: { workflowType: string; taskQueue: string }): WorkerNeed[] {
   return client.workerNeeds(d.workflowType, d.taskQueue);
@@ -256,7 +239,6 @@ interface RunFlags {
 
 export function registerRunsCommands(program: Command): void {
   const runs = program.command('runs').description('find and manage runs: list (filters), show, result, cancel');
-  const collect = (value: string, previous: string[]) => [...previous, value];
 
   runs
     .command('list')

@@ -8,14 +8,15 @@ import {
   type ScheduleStatus,
   syncScheduleStatus,
   triggerSyncSchedule,
-  TwinflowClient,
   unpauseSyncSchedule,
 } from '../../client';
 import { type Config, loadConfig } from '../../lib/config';
 import { defaultScheduleId, type SyncScheduleConfig } from '../../lib/schemas/sync';
 import { InputValidationError } from '../../lib/schemas/validate';
-import { loadSyncConfig, readConfigFile } from './sync';
+import { loadSyncConfig } from './sync';
 import { printJson } from '../follow';
+import { withClient } from '../shared/client';
+import { readConfigFile } from '../shared/config-file';
 
 interface ApplyFlags {
   config?: string;
@@ -74,15 +75,6 @@ export function formatScheduleStatus(s: ScheduleStatus): string {
     lines.push(`recent       ${when(r.scheduledAt)} ${r.status.padEnd(10)} ${r.workflowId}  ${detail}`);
   }
   return lines.join('\n');
-}
-
-async function withClient<T>(fn: (client: TwinflowClient) => Promise<T>): Promise<T> {
-  const client = await TwinflowClient.connect(loadConfig());
-  try {
-    return await fn(client);
-  } finally {
-    await client.close();
-  }
 }
 
 function scheduleId(id: string | undefined, opts: { collection?: string }): string {

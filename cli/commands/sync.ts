@@ -1,28 +1,14 @@
 /** `twinflow sync`: bring a collection up to date with its sources (change data capture), from a config file or flags. */
-import fs from 'node:fs';
 import type { Command } from 'commander';
-import YAML from 'yaml';
-import { TwinflowClient } from '../../client';
 import { loadConfig } from '../../lib/config';
 import type { SyncInput, SyncProgress, SyncResult } from '../../lib/schemas/sync';
-import { InputValidationError } from '../../lib/schemas/validate';
-import { followRun, type ProgressView } from '../follow';
-import { addRunOutputOptions, addSourceOptions, ingestInputFromFlags } from './ingest';
-
-/** Reads a JSON or YAML file; a file that does not parse is reported with its name. */
-export function readConfigFile(file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InputValidationError(`cannot read ${file}: ${(err as Error).message}`);
-  }
-  try {
-    return /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text);
-  } catch (err) {
-    throw new InputValidationError(`${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message}`);
-  }
-}
+import type { ProgressView } from '../follow';
+import { readConfigFile } from '../shared/config-file';
+import { collect } from '../shared/options';
+import { addRunOutputOptions } from '../shared/run-output-options';
+import { addSourceOptions } from '../shared/source-options';
+import { startAndFollow } from '../shared/start-run';
+import { ingestInputFromFlags } from './ingest';
 
 /**
  * A collection's sync configuration from a file: the sync input itself ({ collection, sources, chunking, ... }), or a
@@ -49,8 +35,6 @@ interface SyncFlags {
   waitForWorker?: boolean;
   json?: boolean;
 }
-
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function syncInputFromFlags(flags: SyncFlags): SyncInput {
   const allow = flags.allowMassDeletion ? { allowMassDeletion: true } : {};
@@ -115,20 +99,12 @@ export function registerSyncCommand(program: Command): void {
   addRunOutputOptions(cmd).action(async (flags: SyncFlags) => {
     const config = loadConfig();
     const input = syncInputFromFlags(flags); // a bad --config file fails here, before connecting to Temporal
-    const client = await TwinflowClient.connect(config);
-    try {
-      const handle = await client.startSync(input, { workflowId: flags.workflowId });
-      process.exitCode = await followRun({
-        client,
-        workflowType: 'sync',
-        handle,
-        flags,
-        needs: client.workerNeeds('sync', handle.taskQueue),
-        progress: async () => syncProgressView((await client.progress('sync', handle.workflowId)) as SyncProgress),
-        format: formatSyncResult,
-      });
-    } finally {
-      await client.close();
-    }
+    process.exitCode = await startAndFollow(config, {
+      workflowType: 'sync',
+      flags,
+      start: (client) => client.startSync(input, { workflowId: flags.workflowId }),
+      view: syncProgressView,
+      format: formatSyncResult,
+    });
   });
 }

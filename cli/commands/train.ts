@@ -6,24 +6,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Info } from '@temporalio/activity';
 import type { Command } from 'commander';
-import { NativeConnection, type Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities';
-import { createDeps } from '../../activities/deps';
-import { createGpuActivities } from '../../activities/gpu';
 import { runPrefixOf } from '../../activities/gpu/shared';
 import { ReviewRefusedError, TwinflowClient } from '../../client';
 import { ArtifactNotFoundError, ArtifactStore } from '../../lib/artifacts';
 import { type Config, loadConfig } from '../../lib/config';
-import { withAllowedPaths } from '../../lib/security/resources';
 import { type ReviewOutcome, type TrainInput, trainInputSchema, type TrainProgress, type TrainResult } from '../../lib/schemas/train';
 import { InputValidationError, parseInput } from '../../lib/schemas/validate';
-import { connectWorker, createWorker } from '../../workers/worker';
 import { followRun, printJson, type ProgressView } from '../follow';
 import { serveReview } from '../review-server';
-import { addRunOutputOptions } from './ingest';
+import { withLocalWorkers } from '../shared/local-workers';
+import { addRunOutputOptions } from '../shared/run-output-options';
 
 interface TrainFlags {
   config?: string;
@@ -136,37 +130,6 @@ export async function fetchReviewPage(config: Config, client: TwinflowClient, wo
       throw new InputValidationError(`run ${workflowId}: no review page yet (${artifacts.uri(key)}); it is written with the report, after the evaluation (status: ${d.status.name})`);
     }
     throw err;
-  }
-}
-
-/**
- * Runs `fn` with a CPU worker and a GPU-queue worker in this process. They belong to whoever runs the command, so
- * they may read the records file that person's input names (besides TWINFLOW_ALLOW_PATHS).
- */
-export async function withLocalWorkers<T>(fn: () => Promise<T>, input: TrainInput): Promise<T> {
-  const uri = (input.dataset as { source?: { uri?: unknown } } | undefined)?.source?.uri;
-  const records = typeof uri === 'string' && !uri.startsWith('s3://') ? [uri.startsWith('file:') ? fileURLToPath(uri) : uri] : [];
-  const config = withAllowedPaths(loadConfig(), records);
-  const deps = createDeps(config);
-  const cpuConnection = await connectWorker(config);
-  const gpuConnection = await NativeConnection.connect({ address: config.temporal.address, tls: config.temporal.tls ? {} : undefined, apiKey: config.temporal.apiKey });
-  const workers: Worker[] = [
-    await createWorker({ config, connection: cpuConnection, taskQueue: config.temporal.taskQueue, activities: createActivities(deps), maxConcurrentActivities: config.temporal.maxConcurrentActivities, withWorkflows: true }),
-    await createWorker({
-      config,
-      connection: gpuConnection,
-      taskQueue: config.temporal.gpuTaskQueue,
-      activities: createGpuActivities(deps),
-      maxConcurrentActivities: config.temporal.gpuMaxConcurrentActivities,
-      withWorkflows: false,
-    }),
-  ];
-  try {
-    const run = fn();
-    return await workers[0]!.runUntil(workers[1]!.runUntil(run));
-  } finally {
-    await cpuConnection.close();
-    await gpuConnection.close();
   }
 }
 

@@ -6,6 +6,7 @@ import { syncInputSchema } from '../../lib/schemas/sync';
 import { InputValidationError, parseInput } from '../../lib/schemas/validate';
 import { startWebhookService } from '../../services/webhook';
 import { listenError } from './serve';
+import { collect } from '../shared/options';
 import { loadSyncConfig } from './sync';
 
 interface ServeFlags {
@@ -17,7 +18,6 @@ interface ServeFlags {
   idleMs?: number;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
 const int = (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new InputValidationError(`expected a non-negative integer, got ${JSON.stringify(v)}`);
