@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 import torch
+from bench_cli import add_cpu_options, read_texts, set_threads
 from sentence_transformers import SentenceTransformer
 
 
@@ -22,13 +23,11 @@ def main() -> None:
     p.add_argument("--model", required=True)
     p.add_argument("--texts", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=32)
+    add_cpu_options(p)
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     a = p.parse_args()
-    if a.threads > 0:
-        torch.set_num_threads(a.threads)
-    texts = [json.loads(line)["text"] for line in open(a.texts, encoding="utf-8") if line.strip()]
+    set_threads(a.threads)
+    texts = read_texts(a.texts)
     model = SentenceTransformer(a.model, device=a.device)
     model.encode(texts[: a.batch_size], batch_size=a.batch_size)
     start = time.perf_counter()

@@ -15,6 +15,7 @@ import tempfile
 import time
 
 import torch
+from bench_cli import add_cpu_options, read_texts, set_threads
 from llama_index.core import Document
 from llama_index.core.ingestion import IngestionPipeline
 from llama_index.core.node_parser import SentenceSplitter
@@ -30,12 +31,10 @@ def main() -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--chunk-tokens", type=int, default=128)
     p.add_argument("--overlap-tokens", type=int, default=24)
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=32)
+    add_cpu_options(p)
     a = p.parse_args()
-    if a.threads > 0:
-        torch.set_num_threads(a.threads)
-    docs = [Document(text=json.loads(line)["text"]) for line in open(a.docs, encoding="utf-8") if line.strip()]
+    set_threads(a.threads)
+    docs = [Document(text=t) for t in read_texts(a.docs)]
     hf = AutoTokenizer.from_pretrained(a.model)
     embed = HuggingFaceEmbedding(model_name=a.model, device="cpu", embed_batch_size=a.batch_size)
     embed.get_text_embedding_batch(["warm up"] * 4)
