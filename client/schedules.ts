@@ -59,9 +59,15 @@ export function formatDuration(ms: number): string {
 /** Validates a schedule config; the execution timeout defaults to 90% of the shortest interval, at most 23 hours. */
 export function resolveSchedule(config: SyncScheduleConfig): ResolvedSchedule {
   const params = parseInput(syncScheduleSchema, config, 'schedule');
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: params.timeZone });
+  } catch {
+    throw new InputValidationError(`invalid schedule input: timeZone: ${JSON.stringify(params.timeZone)} is not an IANA time zone (e.g. Europe/Paris)`);
+  }
+  // Measured in the schedule's own time zone: a daily run across a daylight-saving change is 23 hours apart.
   let interval: number;
   try {
-    interval = shortestInterval(params.cron);
+    interval = shortestInterval(params.cron, { timeZone: params.timeZone });
   } catch (err) {
     if (err instanceof CronError) throw new InputValidationError(`invalid schedule input: cron: ${err.message}`);
     throw err;
@@ -74,11 +80,6 @@ export function resolveSchedule(config: SyncScheduleConfig): ResolvedSchedule {
   }
   if (durationToMs(params.jitter) >= interval) {
     throw new InputValidationError(`invalid schedule input: jitter: ${params.jitter} is not shorter than the shortest interval of "${params.cron}" (${formatDuration(interval)})`);
-  }
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: params.timeZone });
-  } catch {
-    throw new InputValidationError(`invalid schedule input: timeZone: ${JSON.stringify(params.timeZone)} is not an IANA time zone (e.g. Europe/Paris)`);
   }
   return { id: params.id ?? defaultScheduleId(params.sync.collection), params, executionTimeoutMs: timeout, shortestIntervalMs: interval };
 }

@@ -4,10 +4,11 @@
  * is the one retry policy), through the fetch it is given (the network policy's guarded fetch for a base URL that
  * came from workflow input), and with nothing read from the process environment: keys, organisation and base URL
  * are the worker's configuration, passed in, and never OPENAI_API_KEY & co. sent to a server they were not meant for.
- * (The package still reads OPENAI_CUSTOM_HEADERS and OPENAI_LOG, which it offers no option to turn off; a worker
- * should not set OPENAI_CUSTOM_HEADERS, whose headers would go to every endpoint, input-chosen ones included.)
+ * The package still reads OPENAI_CUSTOM_HEADERS (and OPENAI_LOG) and offers no option to turn that off; its headers
+ * would go to every endpoint, base URLs chosen by workflow input included, so a worker that sets it is refused.
  */
 import OpenAI, { APIConnectionTimeoutError, APIError } from 'openai';
+import { ConfigError } from '../config';
 import { isRetryableStatus, retryAfterFromHeaders } from '../retry';
 
 export interface OpenAIClientOptions {
@@ -20,7 +21,13 @@ export interface OpenAIClientOptions {
   fetch?: typeof fetch;
 }
 
-export function openAIClient(o: OpenAIClientOptions): OpenAI {
+export function openAIClient(o: OpenAIClientOptions, env: NodeJS.ProcessEnv = process.env): OpenAI {
+  if (env.OPENAI_CUSTOM_HEADERS) {
+    throw new ConfigError(
+      'OPENAI_CUSTOM_HEADERS is set on this worker: the openai package would send those headers to every endpoint, ' +
+        'including base URLs from workflow input; unset it (a key for an endpoint goes in TWINFLOW_API_KEYS or LLM_API_KEY)',
+    );
+  }
   return new OpenAI({
     baseURL: o.baseUrl,
     // The package insists on a credential; a keyless server (a local vLLM, TEI, the tests' fakes) gets the header

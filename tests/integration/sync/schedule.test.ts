@@ -56,7 +56,7 @@ async function actionsTaken(client: Client, n: number): Promise<string[]> {
 describe('sync schedule', () => {
   it('applies the config, shows the spec, and treats re-applying it as a no-op', async () => {
     await withWorker(config, {}, async ({ client, taskQueue }) => {
-      expect(await applySyncSchedule(client, schedule, { taskQueue })).toEqual({ id: scheduleId, outcome: 'created', executionTimeout: '21h36m' });
+      expect(await applySyncSchedule(client, schedule, { taskQueue })).toEqual({ id: scheduleId, outcome: 'created', executionTimeout: '20h42m' });
       const d = await client.schedule.getHandle(scheduleId).describe();
       expect(d.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 2 * 3_600_000 });
       expect(d.spec.timezone).toBe('Europe/Paris');

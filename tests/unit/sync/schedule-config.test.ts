@@ -13,6 +13,14 @@ describe('schedule config', () => {
     expect(r.executionTimeoutMs).toBe(21.6 * 3_600_000); // 90% of a day
   });
 
+  it('measures the interval in the schedule\'s time zone: a nightly run in Paris is 23 hours from the next on the spring change', () => {
+    const r = resolveSchedule({ sync, cron: '30 3 * * *', timeZone: 'Europe/Paris' });
+    expect(r.shortestIntervalMs).toBe(23 * 3_600_000);
+    expect(r.executionTimeoutMs).toBe(20.7 * 3_600_000); // 90% of the short day, not of 24 h
+    expect(() => resolveSchedule({ sync, cron: '30 3 * * *', timeZone: 'Europe/Paris', executionTimeout: '23h' })).toThrow(/not shorter than the shortest interval of "30 3 \* \* \*" \(23h\)/);
+    expect(() => resolveSchedule({ sync, cron: '0 2 * *', timeZone: 'Mars/Olympus' })).toThrow(/timeZone: "Mars\/Olympus" is not an IANA time zone/);
+  });
+
   it('derives the timeout from a shorter interval and rejects one that is not shorter', () => {
     expect(resolveSchedule({ sync, cron: '*/10 * * * *' }).executionTimeoutMs).toBe(9 * 60_000);
     expect(() => resolveSchedule({ sync, cron: '@hourly', executionTimeout: '2h' })).toThrow(/executionTimeout: 2h is not shorter than the shortest interval of "@hourly" \(1h\)/);
