@@ -13,13 +13,13 @@ import { docIdFor } from '../hash';
 import type { RawDocument } from '../schemas/documents';
 import type { FolderSourceConfig } from '../schemas/sources';
 import { checkLocalPath, type ResourcePolicy } from '../security/resources';
-import { contentTypeOf, extensionOf, languageOf } from './file-types';
+import { extensionOf, languageOf } from './file-types';
 import { extractPdfText, PdfReadError, type PdfText } from './pdf-text';
 import { pathFilter } from './path-filter';
 import { executePlan, type PlanItem } from './plan';
-import { decodeText, looksBinary } from './text-decoding';
+import { looksBinary } from './text-decoding';
+import { applyHtmlMeta, decodeTextFile } from './text-document';
 import { type CrawlOptions, type CrawlOutcome, type CrawlResult, report, type Source } from './types';
-import { extractHtmlMeta } from './web/html-meta';
 
 interface FolderFile extends PlanItem {
   /** Absolute real path. */
@@ -149,28 +149,21 @@ export class FolderSource implements Source {
     }
     if (extensionOf(file.rel) === 'pdf') return this.readPdf(root, file, bytes);
     if (looksBinary(bytes)) return report(file.key, 'binary', 'contains NUL bytes');
-    const contentType = contentTypeOf(file.rel);
-    const isHtml = contentType === 'text/html';
-    const decoded = decodeText(bytes, { sniffDeclaration: isHtml });
-    const doc: RawDocument = {
-      docId: docIdFor(file.key),
-      sourceId: this.id,
-      sourceType: 'folder',
-      location: file.key,
-      path: file.abs,
+    const { contentType, isHtml, decoded } = decodeTextFile(file.rel, bytes);
+    const doc = this.documentOf(file, {
       contentType,
       body: decoded.text,
       metadata: { root, relativePath: file.rel, bytes: bytes.byteLength, encoding: decoded.encoding },
-    };
+    });
     const language = languageOf(file.rel);
     if (language && !['markdown', 'text', 'html', 'restructuredtext'].includes(language)) doc.language = language;
-    if (isHtml) {
-      const meta = extractHtmlMeta(decoded.text);
-      if (meta.title) doc.title = meta.title;
-      if (meta.author) doc.author = meta.author;
-      if (meta.publishedAt) doc.publishedAt = meta.publishedAt;
-    }
+    if (isHtml) applyHtmlMeta(doc, decoded.text);
     return { kind: 'document', doc };
+  }
+
+  /** A document of this source: its id, location and path come from the file, the content from its reader. */
+  private documentOf(file: FolderFile, content: Pick<RawDocument, 'contentType' | 'body' | 'metadata'>): RawDocument {
+    return { docId: docIdFor(file.key), sourceId: this.id, sourceType: 'folder', location: file.key, path: file.abs, ...content };
   }
 
   private async readPdf(root: string, file: FolderFile, bytes: Uint8Array): Promise<CrawlResult> {
@@ -182,17 +175,12 @@ export class FolderSource implements Source {
       throw err;
     }
     if (!pdf.text.trim()) return report(file.key, 'unsupported', `a PDF of ${pdf.pages} page(s) without a text layer (a scan?); OCR is not supported`);
-    const doc: RawDocument = {
-      docId: docIdFor(file.key),
-      sourceId: this.id,
-      sourceType: 'folder',
-      location: file.key,
-      path: file.abs,
+    const doc = this.documentOf(file, {
       // The body is the extracted text, so later steps treat it as plain text.
       contentType: 'text/plain',
       body: pdf.text,
       metadata: { root, relativePath: file.rel, bytes: bytes.byteLength, extractedFrom: 'application/pdf', pages: pdf.pages },
-    };
+    });
     if (pdf.title) doc.title = pdf.title;
     if (pdf.author) doc.author = pdf.author;
     if (pdf.createdAt) doc.publishedAt = pdf.createdAt;

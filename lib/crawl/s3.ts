@@ -14,12 +14,12 @@ import type { RawDocument } from '../schemas/documents';
 import type { S3SourceConfig } from '../schemas/sources';
 import { checkBucket, type ResourcePolicy } from '../security/resources';
 import { toIsoDate } from './dates';
-import { contentTypeOf, extensionOf } from './file-types';
+import { extensionOf } from './file-types';
 import { type PathFilter, pathFilter } from './path-filter';
 import { executePlan, type PlanItem } from './plan';
-import { decodeText, looksBinary } from './text-decoding';
+import { looksBinary } from './text-decoding';
+import { applyHtmlMeta, decodeTextFile } from './text-document';
 import { type CrawlOptions, type CrawlOutcome, type CrawlResult, report, type Source } from './types';
-import { extractHtmlMeta } from './web/html-meta';
 
 export interface S3SourceDeps {
   client: S3Client;
@@ -151,9 +151,7 @@ export class S3Source implements Source {
   }
 
   private toDocument(item: S3Item, bytes: Uint8Array, meta: { etag?: string; lastModified?: Date }): CrawlResult {
-    const contentType = contentTypeOf(item.rel);
-    const isHtml = contentType === 'text/html';
-    const decoded = decodeText(bytes, { sniffDeclaration: isHtml });
+    const { contentType, isHtml, decoded } = decodeTextFile(item.rel, bytes);
     const doc: RawDocument = {
       docId: docIdFor(item.key),
       sourceId: this.id,
@@ -170,12 +168,8 @@ export class S3Source implements Source {
         ...(meta.lastModified ? { lastModified: meta.lastModified.toISOString() } : {}),
       },
     };
-    if (isHtml) {
-      const m = extractHtmlMeta(decoded.text);
-      if (m.title) doc.title = m.title;
-      if (m.author) doc.author = m.author;
-      if (m.publishedAt) doc.publishedAt = m.publishedAt;
-    } else if (extensionOf(item.rel) === 'json') {
+    if (isHtml) applyHtmlMeta(doc, decoded.text);
+    else if (extensionOf(item.rel) === 'json') {
       const outcome = fromJsonRecord(doc);
       if (outcome) return outcome;
     }
