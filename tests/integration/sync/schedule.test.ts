@@ -60,7 +60,7 @@ describe('sync schedule', () => {
       const d = await client.schedule.getHandle(scheduleId).describe();
       expect(d.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 2 * 3_600_000 });
       expect(d.spec.timezone).toBe('Europe/Paris');
-      expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'sync', taskQueue, workflowExecutionTimeout: 1242 * 60_000 }) // 20h42m: 90% of Paris's 23 h spring night;
+      expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'sync', taskQueue, workflowExecutionTimeout: 1242 * 60_000 }); // 20h42m: 90% of Paris's 23 h spring night
       // Every next run is at 03:30-03:31 in Paris (jitter 1m), whatever the UTC offset of the day.
       const paris = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Paris', hour: '2-digit', minute: '2-digit' });
       expect(d.info.nextActionTimes.length).toBeGreaterThan(0);
