@@ -1,7 +1,10 @@
 /** A small corpus on disk for sync tests: Markdown notes with distinct topics and several sections each. */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import type { Deps } from '../../../activities/deps';
+import { afterAll, beforeAll } from 'vitest';
+import { createDeps, type Deps } from '../../../activities/deps';
+import type { Config } from '../../../lib/config';
 import type { ChunkPayload } from '../../../lib/vectorstore/types';
 
 export const TOPICS = [
@@ -64,4 +67,32 @@ export async function points(deps: Deps, collection: string): Promise<Array<{ id
 /** A name unique to this run: the S3 state of a collection outlives the test's LanceDB folder. */
 export function uniqueCollection(prefix: string): string {
   return `${prefix}_${process.pid.toString(36)}${Date.now().toString(36)}`;
+}
+
+export interface NotesFixture {
+  /** Set by the fixture's beforeAll. */
+  deps: Deps;
+  /** The notes folder, `notes` written into it. */
+  dir: string;
+}
+
+/**
+ * The set-up of the folder-sync tests: a LanceDB folder of their own (emptied before and after), deps on `config`,
+ * and a temp folder of `notes`; at the end the folder and the collection's S3 state are removed. Call it at the top
+ * of a test file: it registers the file's first beforeAll and its last afterAll.
+ */
+export function notesFixture(config: Config, collection: string, notes: ReadonlyArray<readonly [string, string]>, name: string): NotesFixture {
+  const fx = {} as NotesFixture;
+  beforeAll(() => {
+    fs.rmSync(config.vectorStore.lancedbUri, { recursive: true, force: true });
+    fx.deps = createDeps(config);
+    fx.dir = fs.mkdtempSync(path.join(os.tmpdir(), `twinflow-${name}-notes-`));
+    for (const [topic, fact] of notes) writeNote(fx.dir, topic, fact);
+  });
+  afterAll(async () => {
+    fs.rmSync(fx.dir, { recursive: true, force: true });
+    await fx.deps.artifacts.deletePrefix(`state/${collection}/`);
+    fs.rmSync(config.vectorStore.lancedbUri, { recursive: true, force: true });
+  });
+  return fx;
 }

@@ -2,37 +2,24 @@
  * Index identity on the real stack: ingest and sync name the same physical collection; a chunking change makes the
  * next sync build a new physical collection that search sees only once it is complete (blue/green via the alias).
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../../activities';
-import { createDeps, type Deps } from '../../../activities/deps';
 import type { IngestInput, IngestResult } from '../../../lib/schemas/ingest';
 import type { SyncInput, SyncResult } from '../../../lib/schemas/sync';
 import { testConfig } from '../../harness/stack';
 import { withWorker } from '../../harness/worker';
-import { TOPICS, uniqueCollection, writeNote } from './helpers';
+import { notesFixture, TOPICS, uniqueCollection } from './helpers';
 
 const config = testConfig({ LANCEDB_URI: path.join(os.tmpdir(), `twinflow-sync-rebuild-${process.pid}-lancedb`) });
 const collection = uniqueCollection('rebuild');
 const NOTES = TOPICS.slice(0, 4);
-let deps: Deps;
-let dir: string;
+const fx = notesFixture(config, collection, NOTES, 'rebuild');
 let sources: SyncInput['sources'];
 
 beforeAll(() => {
-  fs.rmSync(config.vectorStore.lancedbUri, { recursive: true, force: true });
-  deps = createDeps(config);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'twinflow-rebuild-notes-'));
-  for (const [topic, fact] of NOTES) writeNote(dir, topic, fact);
-  sources = [{ type: 'folder', id: 'notes', path: dir }];
-});
-
-afterAll(async () => {
-  fs.rmSync(dir, { recursive: true, force: true });
-  await deps.artifacts.deletePrefix(`state/${collection}/`);
-  fs.rmSync(config.vectorStore.lancedbUri, { recursive: true, force: true });
+  sources = [{ type: 'folder', id: 'notes', path: fx.dir }];
 });
 
 describe('index identity', () => {
@@ -40,11 +27,11 @@ describe('index identity', () => {
 
   it('ingest and sync load into the same physical collection: a sync right after an ingest changes nothing', async () => {
     const chunking = { chunkTokens: 96, overlapTokens: 8 };
-    const result = await withWorker(config, createActivities(deps), async ({ client, taskQueue }) => {
+    const result = await withWorker(config, createActivities(fx.deps), async ({ client, taskQueue }) => {
       ingested = await client.workflow.execute('ingest', { taskQueue, workflowId: `ingest-${taskQueue}`, args: [{ collection, sources, chunking } as IngestInput] });
       return client.workflow.execute('sync', { taskQueue, workflowId: `sync-${taskQueue}`, args: [{ collection, sources, chunking }] });
     });
-    const store = await deps.vectorStore();
+    const store = await fx.deps.vectorStore();
     expect(ingested.collection).toBe(collection);
     expect(ingested.physicalCollection).toMatch(new RegExp(`^${collection}__[0-9a-f]{10}$`));
     expect(await store.resolveAlias(collection)).toBe(ingested.physicalCollection);
@@ -56,12 +43,12 @@ describe('index identity', () => {
   });
 
   it('a chunking change builds a new physical collection and switches the alias only once it is complete', async () => {
-    const store = await deps.vectorStore();
+    const store = await fx.deps.vectorStore();
     const old = ingested.physicalCollection!;
     const oldCount = await store.count(collection);
 
     // Hold the first load of the rebuild until the test has looked at what search sees meanwhile.
-    const activities = createActivities(deps);
+    const activities = createActivities(fx.deps);
     let loadStarted!: () => void;
     const started = new Promise<void>((r) => (loadStarted = r));
     let release!: () => void;
@@ -96,7 +83,7 @@ describe('index identity', () => {
     // Smaller chunks: more of them, all behind the alias now.
     expect(result.chunks.written).toBeGreaterThan(oldCount);
     expect(await store.count(collection)).toBe(result.chunks.written);
-    const state = await deps.artifacts.getJson<{ physical: string; identity: { chunking: { chunkTokens: number } } }>(result.state);
+    const state = await fx.deps.artifacts.getJson<{ physical: string; identity: { chunking: { chunkTokens: number } } }>(result.state);
     expect(state).toMatchObject({ physical: result.physicalCollection, identity: { chunking: { chunkTokens: 48 } } });
   });
 });

@@ -5,42 +5,31 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../../activities';
-import { createDeps, type Deps } from '../../../activities/deps';
 import type { SyncInput, SyncResult } from '../../../lib/schemas/sync';
 import { testConfig } from '../../harness/stack';
 import { withWorker } from '../../harness/worker';
-import { points, TOPICS, uniqueCollection, writeNote } from './helpers';
+import { notesFixture, points, TOPICS, uniqueCollection, writeNote } from './helpers';
 
 const config = testConfig({ LANCEDB_URI: path.join(os.tmpdir(), `twinflow-sync-${process.pid}-lancedb`) });
 const collection = uniqueCollection('sync');
-let deps: Deps;
-let dir: string;
 let input: SyncInput;
 let runs = 0;
 
 async function runSync(): Promise<SyncResult> {
   runs += 1;
-  return withWorker(config, createActivities(deps), async ({ client, taskQueue }) =>
+  return withWorker(config, createActivities(fx.deps), async ({ client, taskQueue }) =>
     client.workflow.execute('sync', { taskQueue, workflowId: `sync-test-${runs}-${taskQueue}`, args: [input] }),
   );
 }
 
 const NOTES = TOPICS.slice(0, 8);
 
-beforeAll(() => {
-  fs.rmSync(config.vectorStore.lancedbUri, { recursive: true, force: true });
-  deps = createDeps(config);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'twinflow-sync-notes-'));
-  for (const [topic, fact] of NOTES) writeNote(dir, topic, fact);
-  input = { collection, sources: [{ type: 'folder', id: 'notes', path: dir }], partSize: 3, chunking: { chunkTokens: 96, overlapTokens: 8 } };
-});
+const fx = notesFixture(config, collection, NOTES, 'sync');
 
-afterAll(async () => {
-  fs.rmSync(dir, { recursive: true, force: true });
-  await deps.artifacts.deletePrefix(`state/${collection}/`);
-  fs.rmSync(config.vectorStore.lancedbUri, { recursive: true, force: true });
+beforeAll(() => {
+  input = { collection, sources: [{ type: 'folder', id: 'notes', path: fx.dir }], partSize: 3, chunking: { chunkTokens: 96, overlapTokens: 8 } };
 });
 
 describe('sync (pull) over a folder', () => {
@@ -51,12 +40,12 @@ describe('sync (pull) over a folder', () => {
     expect(first.documents).toEqual({ inserted: NOTES.length, updated: 0, deleted: 0, unchanged: 0, retained: 0 });
     expect(first.rebuilt).toBe(true);
     expect(first.physicalCollection).toMatch(new RegExp(`^${collection}__[0-9a-f]{10}$`));
-    const store = await deps.vectorStore();
+    const store = await fx.deps.vectorStore();
     expect(await store.resolveAlias(collection)).toBe(first.physicalCollection);
     expect(first.chunks.written).toBeGreaterThan(NOTES.length);
     expect(first.chunks.embedded + first.chunks.reused).toBe(first.chunks.written);
     expect(await store.count(collection)).toBe(first.chunks.written);
-    const state = await deps.artifacts.getJson<{ sources: Record<string, { documents: number }> }>(first.state);
+    const state = await fx.deps.artifacts.getJson<{ sources: Record<string, { documents: number }> }>(first.state);
     expect(state.sources.notes!.documents).toBe(NOTES.length);
   });
 
@@ -66,24 +55,24 @@ describe('sync (pull) over a folder', () => {
     expect(second.chunks).toEqual({ embedded: 0, reused: 0, written: 0, deleted: 0 });
     expect(second.rebuilt).toBe(false);
     expect(second.physicalCollection).toBe(first.physicalCollection);
-    expect(await (await deps.vectorStore()).count(collection)).toBe(first.chunks.written);
+    expect(await (await fx.deps.vectorStore()).count(collection)).toBe(first.chunks.written);
   });
 
   it('reflects exactly one edit, one deletion and one addition, embedding only the chunks whose text changed', async () => {
     const [edited, removed, added] = [NOTES[0]!, NOTES[1]!, TOPICS[10]!];
-    const before = await points(deps, collection);
+    const before = await points(fx.deps, collection);
     const hashesBefore = new Set(before.map((p) => p.payload.chunkHash));
     const editedDocId = before.find((p) => p.payload.location.endsWith(`/${edited[0]}.md`))!.payload.docId;
     const removedDocId = before.find((p) => p.payload.location.endsWith(`/${removed[0]}.md`))!.payload.docId;
     const editedChunksBefore = before.filter((p) => p.payload.docId === editedDocId).length;
 
-    writeNote(dir, edited[0], edited[1], 1);
-    fs.rmSync(path.join(dir, `${removed[0]}.md`));
-    writeNote(dir, added[0], added[1]);
+    writeNote(fx.dir, edited[0], edited[1], 1);
+    fs.rmSync(path.join(fx.dir, `${removed[0]}.md`));
+    writeNote(fx.dir, added[0], added[1]);
     const third = await runSync();
 
     expect(third.documents).toEqual({ inserted: 1, updated: 1, deleted: 1, unchanged: NOTES.length - 2, retained: 0 });
-    const after = await points(deps, collection);
+    const after = await points(fx.deps, collection);
     const editedAfter = after.filter((p) => p.payload.docId === editedDocId);
     const addedAfter = after.filter((p) => p.payload.location.endsWith(`/${added[0]}.md`));
     // Only chunk texts never embedded before went through the model: the edited section's and the new note's.
@@ -100,8 +89,8 @@ describe('sync (pull) over a folder', () => {
     expect(new Set(after.map((p) => p.payload.docId)).size).toBe(NOTES.length);
 
     // Search: the new note and the rewritten section are found; the removed note is not.
-    const store = await deps.vectorStore();
-    const embedder = await deps.cachedEmbedder();
+    const store = await fx.deps.vectorStore();
+    const embedder = await fx.deps.cachedEmbedder();
     const top = async (q: string) => (await store.search(collection, { vector: await embedder.embedQuery(q), limit: 3 })).map((h) => h.payload.location);
     expect((await top('lactic acid bacteria ferment napa cabbage into kimchi'))[0]).toMatch(/fermentation\.md$/);
     expect((await top(`the ${edited[0]} chapter was rewritten after the new field survey`))[0]).toMatch(new RegExp(`${edited[0]}\\.md$`));
@@ -109,18 +98,18 @@ describe('sync (pull) over a folder', () => {
   });
 
   it('keeps the documents of a source that cannot be read at all, instead of deleting them', async () => {
-    const count = await (await deps.vectorStore()).count(collection);
-    const away = `${dir}-away`;
-    fs.renameSync(dir, away);
+    const count = await (await fx.deps.vectorStore()).count(collection);
+    const away = `${fx.dir}-away`;
+    fs.renameSync(fx.dir, away);
     try {
       const down = await runSync();
       expect(down.failedSources).toEqual(['notes']);
       expect(down.sources[0]).toMatchObject({ sourceId: 'notes', status: 'failed', retained: NOTES.length });
       expect(down.documents.deleted).toBe(0);
       expect(down.chunks.deleted).toBe(0);
-      expect(await (await deps.vectorStore()).count(collection)).toBe(count);
+      expect(await (await fx.deps.vectorStore()).count(collection)).toBe(count);
     } finally {
-      fs.renameSync(away, dir);
+      fs.renameSync(away, fx.dir);
     }
     // Back up: nothing changed meanwhile, so the next sync finds everything unchanged (the state was kept).
     const back = await runSync();
