@@ -54,10 +54,16 @@ const lock = proxySummarizedActivities<Activities>(COLLECTION_LOCK_ACTIVITY);
 
 export const syncProgressQuery = defineQuery<SyncProgress>('progress');
 
+/** The whole cause chain ("Child Workflow execution failed: Activity task failed: <what the source said>"): a failed
+ * child wraps an activity failure that wraps the real reason, and the reason is what a user needs to read. */
 function errorMessage(err: unknown): string {
-  const cause = (err as { cause?: unknown }).cause;
-  const inner = cause instanceof Error ? `: ${cause.message}` : '';
-  return `${err instanceof Error ? err.message : String(err)}${inner}`;
+  const parts: string[] = [];
+  for (let e: unknown = err; e !== undefined && parts.length < 8; e = (e as { cause?: unknown }).cause) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (message && parts.at(-1) !== message) parts.push(message);
+    if (!(e instanceof Error)) break;
+  }
+  return parts.join(': ');
 }
 
 /** The pull sync of one collection. One JSON input (see lib/schemas/sync.ts). */

@@ -117,8 +117,8 @@ describe('sync with mocked activities', () => {
       ['notes', 'crawled'],
       ['wiki', 'failed'],
     ]);
-    // What the workflow records is the child's failure and its direct cause (the activity's failure).
-    expect(planned[1]!.error).toBe('Child Workflow execution failed: Activity task failed');
+    // What the workflow records is the whole cause chain, down to what the source said.
+    expect(planned[1]!.error).toBe('Child Workflow execution failed: Activity task failed: wiki is down');
     expect(result.failedSources).toEqual(['wiki']);
     // The crawl failure is non-retryable at its throw site: one attempt.
     expect(w.callsOf('crawlSource').filter((c) => (c.input.source as { id: string }).id === 'wiki')).toHaveLength(1);
