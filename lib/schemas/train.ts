@@ -291,9 +291,12 @@ export type Generation = z.infer<typeof generationSchema>;
  */
 const trainerPath = z.string().min(1);
 const trainerCount = z.number().int().positive();
-// The enums the workflow's settings and the trainer share are the workflow's own.
-const trainerDevice = trainingSchema.shape.device;
-const trainerQuantization = trainingSchema.shape.quantization;
+// Where the workflow's training settings define a field as the trainer does, the trainer's field is that one (the
+// activity passes every value through, so the defaults must agree anyway).
+const training = trainingSchema.shape;
+const generation = generationSchema.shape;
+const trainerDevice = training.device;
+const trainerQuantization = training.quantization;
 const maxStepsMessage = 'must be -1 (train by epochs) or a positive number of steps';
 // JSON Schema gets the refinement as `not: {const: 0}` (z.toJSONSchema cannot translate a refine).
 const trainerMaxSteps = z
@@ -306,9 +309,9 @@ const trainerMaxSteps = z
 
 export const trainerLoraConfigSchema = z
   .object({
-    r: trainerCount.default(16),
-    alpha: z.number().positive().default(32),
-    dropout: z.number().min(0).lt(1).default(0.05),
+    r: loraSchema.shape.r,
+    alpha: loraSchema.shape.alpha,
+    dropout: loraSchema.shape.dropout,
     target_modules: z
       .union([z.literal('all-linear'), z.array(trainerPath).min(1)])
       .meta({ 'x-message': 'must be "all-linear" or a non-empty list of module names' })
@@ -318,13 +321,13 @@ export const trainerLoraConfigSchema = z
 
 /** The settings of a training run that SFT (`train`) and preference tuning (`dpo`) share, after their own fields. */
 const trainerRunFields = {
-  per_device_batch_size: trainerCount.default(1),
-  gradient_accumulation_steps: trainerCount.default(8),
-  gradient_checkpointing: z.boolean().default(true),
-  bf16: z.union([z.boolean(), z.literal('auto')]).default('auto'),
-  seed: z.number().int().default(42),
-  save_steps: trainerCount.default(100),
-  logging_steps: trainerCount.default(10),
+  per_device_batch_size: training.perDeviceBatchSize,
+  gradient_accumulation_steps: training.gradientAccumulationSteps,
+  gradient_checkpointing: training.gradientCheckpointing,
+  bf16: training.bf16,
+  seed: training.seed,
+  save_steps: training.saveSteps,
+  logging_steps: training.loggingSteps,
   /** null: keep every checkpoint. */
   save_total_limit: trainerCount.nullable().default(2),
   resume_from_checkpoint: trainerPath.nullable().optional(),
@@ -336,19 +339,19 @@ export const trainerTrainConfigSchema = z
     output_dir: trainerPath,
     train_file: trainerPath,
     eval_file: trainerPath.nullable().optional(),
-    max_seq_length: trainerCount.default(4096),
+    max_seq_length: training.maxSeqLength,
     lora: trainerLoraConfigSchema.prefault({}),
     quantization: trainerQuantization,
-    epochs: z.number().positive().default(1),
+    epochs: training.epochs,
     max_steps: trainerMaxSteps,
-    learning_rate: z.number().positive().default(2e-4),
-    lr_scheduler: trainingSchema.shape.lrScheduler,
-    warmup_ratio: z.number().min(0).lt(1).default(0.03),
-    packing: z.boolean().default(false),
-    assistant_only_loss: z.boolean().default(true),
+    learning_rate: training.learningRate,
+    lr_scheduler: training.lrScheduler,
+    warmup_ratio: training.warmupRatio,
+    packing: training.packing,
+    assistant_only_loss: training.assistantOnlyLoss,
     ...trainerRunFields,
-    backend: trainingSchema.shape.backend,
-    merge: z.boolean().default(false),
+    backend: training.backend,
+    merge: training.merge,
     device: trainerDevice,
     chat_template: trainerPath.nullable().optional(),
   })
@@ -361,14 +364,14 @@ export const trainerGenerateConfigSchema = z
     adapter_dir: trainerPath.nullable().optional(),
     input_file: trainerPath,
     output_file: trainerPath,
-    max_new_tokens: trainerCount.default(512),
-    temperature: z.number().min(0).default(0),
+    max_new_tokens: generation.maxNewTokens,
+    temperature: generation.temperature,
     top_p: z.number().positive().max(1).default(1),
-    batch_size: trainerCount.default(8),
+    batch_size: generation.batchSize,
     max_input_length: trainerCount.nullable().optional(),
-    backend: generationSchema.shape.backend,
-    device: trainerDevice,
-    seed: z.number().int().default(42),
+    backend: generation.backend,
+    device: generation.device,
+    seed: generation.seed,
     chat_template: trainerPath.nullable().optional(),
   })
   .strict();
@@ -391,7 +394,7 @@ export const trainerDpoConfigSchema = z
     /** Generation of rejected answers (rejected="generated"): greedy, at most this many new tokens. */
     generate_max_new_tokens: trainerCount.default(256),
     generate_batch_size: trainerCount.default(8),
-    max_seq_length: trainerCount.default(4096),
+    max_seq_length: training.maxSeqLength,
     beta: z.number().positive().default(0.1),
     loss_type: z.enum(['sigmoid', 'ipo', 'hinge', 'robust']).default('sigmoid'),
     quantization: trainerQuantization,

@@ -87,7 +87,7 @@ def test_the_dataclass_types_follow_the_schema_types() -> None:
         ({"max_steps": 0}, "max_steps: must be -1 (train by epochs) or a positive number of steps (got 0)"),
         ({"max_steps": -2}, "max_steps: must be >= -1"),
         ({"save_total_limit": 0}, "save_total_limit: must be > 0 (got 0)"),
-        ({"bf16": "yes"}, 'bf16: expected true or false or "auto"'),
+        ({"bf16": "yes"}, 'bf16: expected "auto" or true or false'),
         ({"lora": {"target_modules": []}}, 'lora.target_modules: must be "all-linear" or a non-empty list'),
         ({"eval_file": ""}, "eval_file: must not be empty"),
     ],
