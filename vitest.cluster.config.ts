@@ -4,20 +4,8 @@
  * tests/cluster/global-setup.ts), restarts its Temporal server and kills a worker mid-run. See docs/deploy.md.
  */
 import { defineConfig } from 'vitest/config';
-import { onUnhandledError, stackSuite } from './tests/harness/vitest-shared';
+import { serialStackSuite } from './tests/harness/vitest-shared';
 
 export default defineConfig({
-  test: {
-    onUnhandledError,
-    fileParallelism: false,
-    projects: [
-      {
-        test: {
-          name: 'cluster',
-          include: ['tests/cluster/**/*.test.ts'],
-          ...stackSuite({ globalSetup: 'tests/cluster/global-setup.ts', serial: true, testTimeout: 900_000, hookTimeout: 900_000 }),
-        },
-      },
-    ],
-  },
+  test: serialStackSuite('cluster', ['tests/cluster/**/*.test.ts'], { globalSetup: 'tests/cluster/global-setup.ts', testTimeout: 900_000, hookTimeout: 900_000 }),
 });

@@ -32,3 +32,16 @@ export function stackSuite(o: StackSuiteOptions) {
     hookTimeout: o.hookTimeout,
   };
 }
+
+/**
+ * The test settings of a suite that owns a stack and acts on it one file at a time (the fault suite restarts its
+ * Temporal server and stops its MinIO; the cluster rehearsal kills its workers): one project, `name`, no file
+ * parallelism at either level.
+ */
+export function serialStackSuite(name: string, include: string[], o: Omit<StackSuiteOptions, 'serial'>) {
+  return {
+    onUnhandledError,
+    fileParallelism: false,
+    projects: [{ test: { name, include, ...stackSuite({ ...o, serial: true }) } }],
+  };
+}
