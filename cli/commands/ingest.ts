@@ -7,17 +7,11 @@ import type { IngestInput, IngestProgress, IngestResult } from '../../lib/schema
 import type { SourceConfig } from '../../lib/schemas/sources';
 import { readJsonConfig } from '../shared/config-file';
 import { addRunOutputOptions } from '../shared/run-output-options';
-import { addSourceOptions } from '../shared/source-options';
+import { addSourceOptions, type SourceFlags } from '../shared/source-options';
 import { startAndFollow } from '../shared/start-run';
 
-interface IngestFlags {
+interface IngestFlags extends SourceFlags {
   config?: string;
-  collection?: string;
-  url: string[];
-  sitemap: string[];
-  feed: string[];
-  folder: string[];
-  git: string[];
   workflowId?: string;
   wait: boolean;
   waitForWorker?: boolean;

@@ -6,7 +6,7 @@ import type { ProgressView } from '../follow';
 import { readConfigFile } from '../shared/config-file';
 import { collect } from '../shared/options';
 import { addRunOutputOptions } from '../shared/run-output-options';
-import { addSourceOptions } from '../shared/source-options';
+import { addSourceOptions, type SourceFlags } from '../shared/source-options';
 import { startAndFollow } from '../shared/start-run';
 import { ingestInputFromFlags } from './ingest';
 
@@ -20,14 +20,8 @@ export function loadSyncConfig(file: string): SyncInput {
   return value as SyncInput;
 }
 
-interface SyncFlags {
+interface SyncFlags extends SourceFlags {
   config?: string;
-  collection?: string;
-  url: string[];
-  sitemap: string[];
-  feed: string[];
-  folder: string[];
-  git: string[];
   s3: string[];
   workflowId?: string;
   wait: boolean;

@@ -2,6 +2,16 @@
 import type { Command } from 'commander';
 import { collect } from './options';
 
+/** What the source flags parse to (commander's camel-cased option names). */
+export interface SourceFlags {
+  collection?: string;
+  url: string[];
+  sitemap: string[];
+  feed: string[];
+  folder: string[];
+  git: string[];
+}
+
 export function addSourceOptions(command: Command): Command {
   return command
     .option('--collection <name>', 'target collection (default: twinflow)')
