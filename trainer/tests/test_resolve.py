@@ -2,7 +2,7 @@
 
 uv resolves the base install, the qlora extra and the two GPU venvs (unsloth, vllm) against the package index, for
 the target in requirements/lock-settings.env (with a fixed --exclude-newer date, so the answer does not drift as new
-releases appear). A pin that conflicts with another fails here with uv's explanation; a pin changed without
+releases appear), starting from the committed lock as lock.sh does. A pin that conflicts with another fails here with uv's explanation; a pin changed without
 re-running trainer/scripts/lock.sh fails with the diff. The four resolutions run in parallel and take about 15 s with
 a warm uv cache (30-60 s cold); the index must be reachable.
 """
@@ -46,6 +46,10 @@ def _uv() -> str:
 
 
 def _compile(name: str, out: Path) -> subprocess.CompletedProcess[str]:
+    # Resolved the way lock.sh writes the lock: uv keeps the pins of an existing output file where they still fit, so
+    # the committed lock is the starting point. A fresh resolve would pick up every release the index has learned of
+    # since (the mirror here lists some with upload dates before EXCLUDE_NEWER), a drift that says nothing about a pin.
+    shutil.copyfile(REQ / f"{name}.lock.txt", out)
     s = _settings()
     cmd = [_uv(), "pip", "compile", *SETS[name], "--python-version", s["PYTHON_VERSION"], "--python-platform", s["PYTHON_PLATFORM"],
            "--exclude-newer", s["EXCLUDE_NEWER"], "--quiet", "--no-header", "--no-annotate", "-o", str(out)]
