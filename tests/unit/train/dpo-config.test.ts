@@ -1,6 +1,6 @@
 /**
  * The DPO stage's input (lib/schemas/dpo.ts) and the trainer config the GPU activity writes from it
- * (dpoTrainerConfig), checked by the trainer itself (`validate-config --kind dpo`, pydantic with unknown keys refused).
+ * (dpoTrainerConfig), checked by the trainer itself (`validate-config --kind dpo`, the JSON Schema generated from lib/schemas/train.ts, unknown keys refused).
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
