@@ -3,31 +3,19 @@
  * OpenAI-compatible endpoint (the wire-format fake) on one dataset version, without training; one report with the
  * review page. A second comparison on the same dataset answers the endpoint from the S3 cache: zero requests.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDeps } from '../../../activities/deps';
 import { modelEvalInput } from '../../../cli/commands/eval';
 import { TwinflowClient } from '../../../client';
 import type { EvaluateModelInput, EvaluateModelResult } from '../../../lib/schemas/model-eval';
-import { testConfig } from '../../harness/stack';
-import { type OpenAIChatServer, startOpenAIChatServer } from '../../helpers/openai-chat-server';
 import { withTrainWorkers } from '../../harness/train-workers';
-import { baselineResponder, recordReplayHistory, writeSmallDataset } from './review-fixtures';
-import { tinyModelDir } from './tiny-model';
+import { baselineFixture, recordReplayHistory, writeSmallDataset } from './review-fixtures';
 
-let tiny: string;
-let chat: OpenAIChatServer;
-
-beforeAll(async () => {
-  tiny = tinyModelDir();
-  chat = await startOpenAIChatServer({ apiKey: 'sk-eval', respond: baselineResponder });
-}, 120_000);
-afterAll(async () => {
-  await chat?.close();
-});
+const fx = baselineFixture('sk-eval');
 
 describe('twinflow eval model: existing models on a dataset version, without training', () => {
   it('evaluates the base model (GPU queue) and an endpoint side by side; the second comparison pays nothing', async () => {
-    const config = testConfig({ LLM_BASE_URL: chat.baseUrl, LLM_API_KEY: 'sk-eval' });
+    const config = fx.config();
     const deps = createDeps(config);
     await deps.artifacts.ensureBucket();
     const dataset = await writeSmallDataset(deps.artifacts, 'eval-model-it', { train: 6, test: 3 });
@@ -37,7 +25,7 @@ describe('twinflow eval model: existing models on a dataset version, without tra
       const input: EvaluateModelInput = {
         name: 'compare',
         dataset: { manifestUri: dataset.manifestUri },
-        models: [{ name: 'tiny-base', baseModel: tiny }],
+        models: [{ name: 'tiny-base', baseModel: fx.tiny }],
         endpoints: [{ model: 'gpt-4o-mini', name: 'gpt4o-mini' }],
         generation: { maxNewTokens: 8, device: 'cpu' },
         gpu: { taskQueue: gpuTaskQueue },
@@ -51,7 +39,7 @@ describe('twinflow eval model: existing models on a dataset version, without tra
       expect(rows['tiny-base']).toMatchObject({ kind: 'baseline', count: 3 });
       expect(rows['gpt4o-mini']).toMatchObject({ kind: 'baseline', count: 3, rougeLsum: 1, ratingsRmse: 0 });
       expect(rows['gpt4o-mini']!.usage).toMatchObject({ requests: 3, cachedResponses: 0 });
-      expect(chat.requests).toHaveLength(3);
+      expect(fx.chat.requests).toHaveLength(3);
       expect(first.report.markdown).toMatch(/\| gpt4o-mini \| 1\.0000 \| 0\.0000 \|/);
       expect(first.report.markdown).toMatch(/\| tiny-base \| \d\.\d{4} \|/);
       const predictions = await deps.artifacts.readAllJsonl<{ id: string; output: string }>(rows['tiny-base']!.predictionsUri);
@@ -67,7 +55,7 @@ describe('twinflow eval model: existing models on a dataset version, without tra
 
       // The second comparison (another name, endpoints only) is answered from the cache: the fake sees nothing new.
       const again = (await (await twinflow.startModelEval({ ...input, name: 'compare-again', models: [] }, { taskQueue })).result()) as EvaluateModelResult;
-      expect(chat.requests).toHaveLength(3);
+      expect(fx.chat.requests).toHaveLength(3);
       const cached = again.evaluations.find((e) => e.model === 'gpt4o-mini')!;
       expect(cached.usage).toMatchObject({ requests: 0, costUsd: 0, cachedResponses: 3 });
       expect(cached.rougeLsum).toBe(rows['gpt4o-mini']!.rougeLsum);

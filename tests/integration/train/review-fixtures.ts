@@ -1,21 +1,24 @@
 /**
- * Shared by the review and eval-model tests: a scripted OpenAI-compatible baseline, a tiny-model train input sized
- * for seconds, a small dataset version written straight to S3, the wait for the review stage. The workers are
- * tests/harness/train-workers.ts's, the company records tests/helpers/company-reviews.ts's.
+ * Shared by the review and eval-model tests: a scripted OpenAI-compatible baseline (and the fixture that serves it
+ * with the tiny model around a file's tests), a tiny-model train input sized for seconds, a small dataset version
+ * written straight to S3, the wait for the review stage. The workers are tests/harness/train-workers.ts's, the
+ * company records tests/helpers/company-reviews.ts's.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { TwinflowClient } from '../../../client';
 import type { ArtifactStore } from '../../../lib/artifacts';
-import { PROJECT_ROOT } from '../../../lib/config';
+import { type Config, PROJECT_ROOT } from '../../../lib/config';
 import { formatOutput } from '../../../lib/metrics/output-format';
 import type { DatasetManifest, Example, TrainInput, TrainProgress } from '../../../lib/schemas/train';
 import { type Company, companies, ratingsOf, REVIEW_SYSTEM, reviewFormat, tinyCompanyTrainInput } from '../../helpers/company-reviews';
-import type { ReceivedChatRequest, ScriptedReply } from '../../helpers/openai-chat-server';
+import { testConfig } from '../../harness/stack';
+import { type OpenAIChatServer, type ReceivedChatRequest, type ScriptedReply, startOpenAIChatServer } from '../../helpers/openai-chat-server';
 import { historyToJson } from '../../replay/history-json';
+import { tinyModelDir } from './tiny-model';
 
 /** A baseline that knows every company: zero-shot answers the exact review; few-shot only its first sentence. */
 export function baselineResponder(req: ReceivedChatRequest): ScriptedReply {
@@ -25,6 +28,27 @@ export function baselineResponder(req: ReceivedChatRequest): ScriptedReply {
   if (!c) return { content: 'I do not know this company.' };
   const fewShot = messages.filter((m) => m.role === 'assistant').length > 0;
   return { content: formatOutput(fewShot ? String(c.review).split('\n')[0]! : String(c.review), ratingsOf(c), reviewFormat) };
+}
+
+export interface BaselineFixture {
+  /** Set by the fixture's beforeAll: the tiny model's folder and the scripted baseline endpoint. */
+  tiny: string;
+  chat: OpenAIChatServer;
+  /** The test stack's config with the baseline endpoint as the LLM. */
+  config(): Config;
+}
+
+/** The tiny model and `baselineResponder` behind `apiKey`, for the file's tests (registers its beforeAll and afterAll). */
+export function baselineFixture(apiKey: string): BaselineFixture {
+  const fx = { config: () => testConfig({ LLM_BASE_URL: fx.chat.baseUrl, LLM_API_KEY: apiKey }) } as BaselineFixture;
+  beforeAll(async () => {
+    fx.tiny = tinyModelDir();
+    fx.chat = await startOpenAIChatServer({ apiKey, respond: baselineResponder });
+  }, 120_000);
+  afterAll(async () => {
+    await fx.chat?.close();
+  });
+  return fx;
 }
 
 function exampleOf(c: Company): Example {

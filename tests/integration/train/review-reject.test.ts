@@ -2,28 +2,15 @@
  * Human review before publishing, the other outcomes (review.test.ts has the approval from the browser): a rejected
  * run publishes nothing, and a second decision is refused; a run nobody decides on follows review.onTimeout.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDeps } from '../../../activities/deps';
 import { TwinflowClient } from '../../../client';
 import type { TrainResult } from '../../../lib/schemas/train';
-import { testConfig } from '../../harness/stack';
-import { type OpenAIChatServer, startOpenAIChatServer } from '../../helpers/openai-chat-server';
 import { withTrainWorkers } from '../../harness/train-workers';
-import { baselineResponder, tinyTrainInput, untilReview } from './review-fixtures';
-import { tinyModelDir } from './tiny-model';
+import { baselineFixture, tinyTrainInput, untilReview } from './review-fixtures';
 
-let tiny: string;
-let chat: OpenAIChatServer;
-
-beforeAll(async () => {
-  tiny = tinyModelDir();
-  chat = await startOpenAIChatServer({ apiKey: 'sk-review', respond: baselineResponder });
-}, 120_000);
-afterAll(async () => {
-  await chat?.close();
-});
-
-const config = () => testConfig({ LLM_BASE_URL: chat.baseUrl, LLM_API_KEY: 'sk-review' });
+const fx = baselineFixture('sk-review');
+const config = fx.config;
 
 
 describe('human review: reject and timeout', () => {
@@ -33,9 +20,9 @@ describe('human review: reject and timeout', () => {
     await withTrainWorkers(cfg, async ({ client, taskQueue, gpuTaskQueue }) => {
       const twinflow = new TwinflowClient(client, cfg);
       const publish = { dryRun: true, gate: { minRougeLsum: 0 } };
-      const rejected = await twinflow.startTrain(tinyTrainInput('it-review-reject', tiny, gpuTaskQueue, { review: true, publish: { ...publish, repo: 'acme/rejected' } }), { taskQueue });
+      const rejected = await twinflow.startTrain(tinyTrainInput('it-review-reject', fx.tiny, gpuTaskQueue, { review: true, publish: { ...publish, repo: 'acme/rejected' } }), { taskQueue });
       const timedOut = await twinflow.startTrain(
-        tinyTrainInput('it-review-timeout', tiny, gpuTaskQueue, { review: { timeout: '3 seconds', onTimeout: 'publish' }, publish: { ...publish, repo: 'acme/by-policy' } }),
+        tinyTrainInput('it-review-timeout', fx.tiny, gpuTaskQueue, { review: { timeout: '3 seconds', onTimeout: 'publish' }, publish: { ...publish, repo: 'acme/by-policy' } }),
         { taskQueue },
       );
 

@@ -11,28 +11,20 @@ import { fetchReviewPage } from '../../../cli/commands/train';
 import { serveReview } from '../../../cli/review-server';
 import { TwinflowClient } from '../../../client';
 import type { TrainResult } from '../../../lib/schemas/train';
-import { testConfig } from '../../harness/stack';
-import { type OpenAIChatServer, startOpenAIChatServer } from '../../helpers/openai-chat-server';
 import { launchChromium, withPage } from '../../helpers/web-ui';
 import { withTrainWorkers } from '../../harness/train-workers';
-import { baselineResponder, recordReplayHistory, tinyTrainInput, untilReview } from './review-fixtures';
-import { tinyModelDir } from './tiny-model';
+import { baselineFixture, recordReplayHistory, tinyTrainInput, untilReview } from './review-fixtures';
 
-let tiny: string;
-let chat: OpenAIChatServer;
+const fx = baselineFixture('sk-review');
+const config = fx.config;
 let browser: Browser;
 
 beforeAll(async () => {
-  tiny = tinyModelDir();
-  chat = await startOpenAIChatServer({ apiKey: 'sk-review', respond: baselineResponder });
   browser = await launchChromium();
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
-  await chat?.close();
 });
-
-const config = () => testConfig({ LLM_BASE_URL: chat.baseUrl, LLM_API_KEY: 'sk-review' });
 
 async function statusOf(twinflow: TwinflowClient, workflowId: string): Promise<unknown> {
   const sa = (await twinflow.client.workflow.getHandle(workflowId).describe()).searchAttributes as Record<string, unknown[] | undefined>;
@@ -43,10 +35,10 @@ describe('human review before publishing', () => {
   it('trains two variants, evaluates them and two baselines once, is approved from the review page and publishes (dry run) with the decision', async () => {
     const cfg = config();
     const deps = createDeps(cfg);
-    const requestsBefore = chat.requests.length;
+    const requestsBefore = fx.chat.requests.length;
     await withTrainWorkers(cfg, async ({ client, taskQueue, gpuTaskQueue }) => {
       const twinflow = new TwinflowClient(client, cfg);
-      const input = tinyTrainInput('it-review-variants', tiny, gpuTaskQueue, {
+      const input = tinyTrainInput('it-review-variants', fx.tiny, gpuTaskQueue, {
         variants: [
           { name: 'tiny-4K', overrides: { training: { maxSeqLength: 256 } } },
           { name: 'tiny-8K', overrides: { training: { maxSeqLength: 512, lora: { r: 8 } } } },
@@ -104,7 +96,7 @@ describe('human review before publishing', () => {
       // One table: both variants and both baselines; the baselines asked once for 3 examples each.
       expect(result.evaluations.map((e) => e.model)).toEqual(expect.arrayContaining(['gpt4o-mini', 'gpt4o-mini-fewshot', 'tiny-4K', 'tiny-8K']));
       for (const row of ['gpt4o-mini', 'gpt4o-mini-fewshot', 'tiny-4K', 'tiny-8K']) expect(result.report.markdown).toContain(`| ${row} |`);
-      expect(chat.requests.length - requestsBefore).toBeLessThanOrEqual(6);
+      expect(fx.chat.requests.length - requestsBefore).toBeLessThanOrEqual(6);
       expect(result.variants!.map((v) => v.name)).toEqual(['tiny-4K', 'tiny-8K']);
       expect(result.fineTune.adapterUri).toBe(result.variants![1]!.fineTune.adapterUri);
       expect(result.variants![0]!.fineTune.adapterUri).not.toBe(result.variants![1]!.fineTune.adapterUri);
