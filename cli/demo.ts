@@ -37,6 +37,7 @@ import { createRagFromConfig } from '../rag';
 import { formatSyncProgress } from './commands/sync';
 import { formatTrainProgress, formatTrainResult, readTrainConfig } from './commands/train';
 import { createLocalWorkers, runWithWorkers } from './shared/local-workers';
+import { watch } from './shared/watch';
 import { DEMO_SITE_PORT_VARIABLE, startDemoSite } from './demo-site';
 
 export const DEMO_COLLECTION = 'demo';
@@ -214,28 +215,6 @@ function formatHit(h: Hit): string[] {
 
 // ---- steps ----
 
-/** Logs the line `progress` answers whenever it changes (every `intervalMs`) until `result` settles (like `watch` of
- * cli/shared/watch.ts, through the demo's log). */
-async function watchProgress<T>(progress: () => Promise<string>, result: Promise<T>, log: (l: string) => void, intervalMs = 1000): Promise<T> {
-  let last = '';
-  let done = false;
-  const finished = result.finally(() => {
-    done = true;
-  });
-  while (!done) {
-    await Promise.race([finished.catch(() => undefined), new Promise((r) => setTimeout(r, intervalMs))]);
-    if (done) break;
-    try {
-      const line = await progress();
-      if (line !== last) log(line);
-      last = line;
-    } catch {
-      // The query can fail while the workflow is between tasks; the next poll will answer.
-    }
-  }
-  return finished;
-}
-
 /** Distinct documents of the web source whose location is not on the site's current origin (old demo runs). */
 export async function legacyWebDocuments(store: VectorStore, collection: string, sourceId: string, baseUrl: string): Promise<number> {
   const physical = (await store.resolveAlias(collection)) ?? ((await store.describe(collection)) ? collection : undefined);
@@ -409,7 +388,7 @@ async function demoSteps(ctx: StepContext): Promise<Omit<DemoReport, 'elapsedMs'
       );
       return `[crawl] ${perSource.join(', ')}`;
     };
-    return watchProgress(progress, handle.result(), sub);
+    return watch(progress, handle.result(), 1000, sub);
   };
 
   // ---- 1. the feature pipeline ----
@@ -495,7 +474,7 @@ async function demoSteps(ctx: StepContext): Promise<Omit<DemoReport, 'elapsedMs'
     }
     const handle = await client.startTrain(input, { workflowId: `demo-train-${Date.now()}` });
     recordRun(ctx, 'training', handle);
-    train = await watchProgress(async () => formatTrainProgress(await client.trainProgress(handle.workflowId)), handle.result(), sub, 2000);
+    train = await watch(async () => formatTrainProgress(await client.trainProgress(handle.workflowId)), handle.result(), 2000, sub);
     for (const l of formatTrainResult(train).split('\n').slice(1)) sub(l);
     chartFile = path.join(path.dirname(notesDir), 'train-chart.svg');
     fs.writeFileSync(chartFile, await deps.artifacts.getBytes(train.report.chartUri));

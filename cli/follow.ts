@@ -120,8 +120,8 @@ export function progressMode(json: boolean, stream: { isTTY?: boolean } = proces
 
 export interface ReporterOptions {
   mode: ProgressMode;
-  /** Where lines go (lines mode). */
-  lines: NodeJS.WritableStream;
+  /** Where lines go (lines mode): a stream, or a function given each line (without its newline), e.g. a logger. */
+  lines: NodeJS.WritableStream | ((line: string) => void);
   /** Where the bar is drawn (bar mode; default stderr). */
   barStream?: NodeJS.WritableStream;
   /** Most redraws per second (default 5). */
@@ -139,7 +139,11 @@ export class ProgressReporter {
   update(view: ProgressView): void {
     this.last = view;
     if (this.opts.mode === 'lines') {
-      if (view.line !== this.lastLine) this.opts.lines.write(`${view.line}\n`);
+      if (view.line !== this.lastLine) {
+        const out = this.opts.lines;
+        if (typeof out === 'function') out(view.line);
+        else out.write(`${view.line}\n`);
+      }
       this.lastLine = view.line;
       return;
     }

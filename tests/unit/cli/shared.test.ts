@@ -10,6 +10,7 @@ import { runWithWorkers } from '../../../cli/shared/local-workers';
 import { collect } from '../../../cli/shared/options';
 import { addRunOutputOptions } from '../../../cli/shared/run-output-options';
 import { addSourceOptions } from '../../../cli/shared/source-options';
+import { watch } from '../../../cli/shared/watch';
 
 const parse = (command: Command, args: string[]) => command.exitOverride().parse(args, { from: 'user' }).opts();
 
@@ -76,6 +77,30 @@ describe('cli/shared local-workers runWithWorkers', () => {
 
   it('with no workers, is the function itself', async () => {
     await expect(runWithWorkers([], async () => 'x')).resolves.toBe('x');
+  });
+});
+
+describe('cli/shared watch', () => {
+  it('prints each changed line to the given function, skips failed readings, returns the result', async () => {
+    const readings = ['a', 'a', 'fail', 'b'];
+    const printed: string[] = [];
+    let finish!: (v: string) => void;
+    const result = new Promise<string>((resolve) => (finish = resolve));
+    const progress = async () => {
+      const r = readings.shift();
+      if (r === undefined) {
+        finish('done');
+        return 'b'; // unchanged: not printed again, however the race with the result goes
+      }
+      if (r === 'fail') throw new Error('between tasks');
+      return r;
+    };
+    await expect(watch(progress, result, 5, (l) => printed.push(l))).resolves.toBe('done');
+    expect(printed).toEqual(['a', 'b']);
+  });
+
+  it('throws what the result throws', async () => {
+    await expect(watch(async () => 'x', Promise.reject(new Error('failed run')), 5, () => undefined)).rejects.toThrow('failed run');
   });
 });
 
