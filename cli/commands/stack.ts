@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ensureBinaries } from '../../infra/binaries';
 import { clusterDown, clusterOptionsFromConfig, clusterStatus, clusterUp } from '../../infra/cluster';
 import { stackDown, stackOptionsFromConfig, stackStatus, stackUp } from '../../infra/stack';
-import { loadConfig } from '../../lib/config';
+import { type Config, loadConfig } from '../../lib/config';
 import { printJson } from '../follow';
 
 export function registerStackCommands(program: Command): void {
@@ -10,10 +10,6 @@ export function registerStackCommands(program: Command): void {
     .command('stack')
     .description('the local stack: Temporal dev server (with Web UI) and MinIO, no Docker; --profile cluster: the production-shaped cluster of docs/deploy.md');
   const profileOption = ['--profile <profile>', 'dev (Temporal dev server + MinIO) or cluster (Temporal server on PostgreSQL, MinIO, worker processes)', 'dev'] as const;
-  const checkProfile = (profile: string): 'dev' | 'cluster' => {
-    if (profile !== 'dev' && profile !== 'cluster') throw new Error(`unknown --profile "${profile}": expected dev or cluster`);
-    return profile;
-  };
 
   stack
     .command('install')
@@ -28,12 +24,7 @@ export function registerStackCommands(program: Command): void {
     .description('start Temporal and MinIO in the background, wait until healthy, create the buckets (cluster: also PostgreSQL and the workers)')
     .option(...profileOption)
     .action(async (opts: { profile: string }) => {
-      const config = loadConfig();
-      const status =
-        checkProfile(opts.profile) === 'cluster'
-          ? await clusterUp(clusterOptionsFromConfig(config), (l) => console.log(l))
-          : await stackUp(stackOptionsFromConfig(config), (l) => console.log(l));
-      printStatus(status);
+      printStatus(await profileOf(opts.profile, loadConfig()).up((l) => console.log(l)));
     });
 
   stack
@@ -41,9 +32,7 @@ export function registerStackCommands(program: Command): void {
     .description('stop the processes that `stack up` started (data is kept)')
     .option(...profileOption)
     .action(async (opts: { profile: string }) => {
-      const config = loadConfig();
-      if (checkProfile(opts.profile) === 'cluster') await clusterDown(clusterOptionsFromConfig(config), (l) => console.log(l));
-      else await stackDown(stackOptionsFromConfig(config), (l) => console.log(l));
+      await profileOf(opts.profile, loadConfig()).down((l) => console.log(l));
     });
 
   stack
@@ -52,16 +41,33 @@ export function registerStackCommands(program: Command): void {
     .option('--json', 'print the services as one JSON document')
     .option(...profileOption)
     .action(async (opts: { json?: boolean; profile: string }) => {
-      const config = loadConfig();
-      const status =
-        checkProfile(opts.profile) === 'cluster' ? await clusterStatus(clusterOptionsFromConfig(config)) : await stackStatus(stackOptionsFromConfig(config));
+      const status = await profileOf(opts.profile, loadConfig()).status();
       if (opts.json) printJson(status);
       else printStatus(status);
       if (!status.every((s) => s.healthy)) process.exitCode = 3;
     });
 }
 
-function printStatus(status: Array<{ name: string; healthy: boolean; running: boolean; pid?: number; url: string; log: string }>): void {
+type ServiceStatus = { name: string; healthy: boolean; running: boolean; pid?: number; url: string; log: string };
+
+interface Profile {
+  up: (log: (line: string) => void) => Promise<ServiceStatus[]>;
+  down: (log: (line: string) => void) => Promise<void>;
+  status: () => Promise<ServiceStatus[]>;
+}
+
+/** What `stack up|down|status` do under --profile: the dev stack or the cluster, each with the options its config gives. */
+function profileOf(profile: string, config: Config): Profile {
+  if (profile === 'cluster') {
+    const options = clusterOptionsFromConfig(config);
+    return { up: (log) => clusterUp(options, log), down: (log) => clusterDown(options, log), status: () => clusterStatus(options) };
+  }
+  if (profile !== 'dev') throw new Error(`unknown --profile "${profile}": expected dev or cluster`);
+  const options = stackOptionsFromConfig(config);
+  return { up: (log) => stackUp(options, log), down: (log) => stackDown(options, log), status: () => stackStatus(options) };
+}
+
+function printStatus(status: ServiceStatus[]): void {
   const width = Math.max(9, ...status.map((s) => s.name.length + 1));
   for (const s of status) {
     const state = s.healthy ? 'healthy' : s.running ? 'running, not healthy' : 'stopped';
