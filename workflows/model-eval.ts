@@ -5,7 +5,7 @@
  * endpoints (answered from the CPU queue, their answers cached in S3) — and write one comparison report: the table,
  * the chart and the review page. The same activities as `train`, so the numbers are comparable row for row.
  */
-import { ApplicationFailure, defineQuery, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, patched, setHandler } from '@temporalio/workflow';
 import type { DatasetActivities } from '../activities/dataset';
 import type { EvaluateActivities } from '../activities/model-eval';
 import type { GpuActivities } from '../activities/gpu';
@@ -33,7 +33,12 @@ export async function evaluateModel(input: EvaluateModelInput): Promise<Evaluate
     return e;
   };
 
-  const labels = [...cfg.models.map((m) => m.name), ...cfg.endpoints.map(endpointLabel)];
+  // The no-LLM floors (train-mean, nearest-train; activities/model-eval/baseline.ts), as in the train workflow: the
+  // table's first rows, to beat even offline. Runs recorded before them (tests/replay/histories/evaluateModel--*)
+  // scheduled no floor activity; patched() keeps them replaying unchanged.
+  const floors = cfg.evaluation.floors.length > 0 && patched('floor-baselines') ? cfg.evaluation.floors : [];
+
+  const labels = [...floors, ...cfg.models.map((m) => m.name), ...cfg.endpoints.map(endpointLabel)];
   const dup = labels.find((l, i) => labels.indexOf(l) !== i);
   if (dup) throw ApplicationFailure.nonRetryable(`invalid evaluateModel input: two report rows are named "${dup}"`, 'InvalidInput');
 
@@ -51,6 +56,12 @@ export async function evaluateModel(input: EvaluateModelInput): Promise<Evaluate
   // Endpoints answer on the CPU queue while the GPU generates.
   state.stage = 'generate';
   const common = { testUri: dataset.testUri, format: dataset.format, useStemmer: cfg.evaluation.useStemmer, maxExamples: cfg.evaluation.maxExamples };
+  let floorRun: Promise<ModelEvaluation[]> = Promise.resolve([]);
+  if (floors.length > 0) {
+    floorRun = cpu.runFloorBaselines({ ...common, floors, trainUri: dataset.trainUri }).then((rows) => rows.map(add));
+    // If generation fails first, the floors' outcome no longer matters: do not leave their rejection unhandled.
+    floorRun.catch(() => undefined);
+  }
   const endpointRuns = cfg.endpoints.map((b) => cpu.runBaseline({ ...common, baseline: b, trainUri: dataset.trainUri, seed: cfg.evaluation.seed }).then(add));
   for (const run of endpointRuns) run.catch(() => undefined);
 
@@ -74,8 +85,9 @@ export async function evaluateModel(input: EvaluateModelInput): Promise<Evaluate
     }
   }
   state.stage = 'evaluate';
+  const floorRows = await floorRun;
   const endpoints = await Promise.all(endpointRuns);
-  const evaluations = [...endpoints, ...local];
+  const evaluations = [...floorRows, ...endpoints, ...local];
 
   state.stage = 'report';
   const report = await cpu.writeReport({

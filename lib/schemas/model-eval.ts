@@ -5,7 +5,7 @@
  * the client and the CLI import it.
  */
 import { z } from 'zod';
-import { baselineSchema, generationSchema, type DatasetRef, type ModelEvaluation, type ReportRef } from './train';
+import { baselineSchema, evaluationSchema, generationSchema, type DatasetRef, type ModelEvaluation, type ReportRef } from './train';
 
 const slug = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,95}$/, 'expected a name of letters, digits, ".", "_" or "-" (at most 96)');
 const duration = z.union([
@@ -43,6 +43,8 @@ export const evaluateModelInputSchema = z
     evaluation: z
       .object({
         useStemmer: z.boolean().default(true),
+        /** The no-LLM floor rows, first in the table (train's `evaluation.floors`: the same schema and default). */
+        floors: evaluationSchema.shape.floors,
         maxExamples: z.number().int().positive().optional(),
         /** Few-shot endpoints pick their worked examples from train by this seed. */
         seed: z.number().int().default(42),
