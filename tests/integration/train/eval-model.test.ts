@@ -68,6 +68,15 @@ function expectedFloors(train: readonly Company[], test: readonly Company[]) {
   };
 }
 
+/** The messages of a failed workflow's error and its causes (the activity's failure is the cause's cause). */
+async function failureOf(result: Promise<unknown>): Promise<string> {
+  const err = await result.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const messages: string[] = [];
+  for (let e: unknown = err; e instanceof Error; e = e.cause) messages.push(e.message);
+  return messages.join(' | ');
+}
+
 /** A LoRA adapter on the tiny model, saved by PEFT in the trainer's venv; random (not zero) B so it changes outputs. */
 function tinyAdapterDir(tiny: string): string {
   const dir = tempDir('twinflow-adapter-');
@@ -148,7 +157,7 @@ describe('twinflow eval model: existing models on a dataset version, without tra
     });
   });
 
-  it('evaluates a LoRA adapter from a folder on the GPU worker, and refuses a folder without adapter_config.json', async () => {
+  it('evaluates a LoRA adapter from a folder on the GPU worker; refuses a folder without adapter_config.json and a row named like a floor', async () => {
     const config = fx.config();
     const deps = createDeps(config);
     const dataset = await writeSmallDataset(deps.artifacts, 'eval-model-adapter-it', { train: 6, test: 3 });
@@ -182,11 +191,11 @@ describe('twinflow eval model: existing models on a dataset version, without tra
       // A folder that is not a PEFT adapter fails the run at once, naming the folder.
       const empty = tempDir('twinflow-not-adapter-');
       const bad = await twinflow.startModelEval({ ...input, name: 'adapter-missing', models: [{ name: 'nothing', baseModel: fx.tiny, adapter: empty }] }, { taskQueue });
-      const err = await bad.result().then(() => undefined, (e: unknown) => e);
-      expect(err).toBeInstanceOf(WorkflowFailedError);
-      const messages: string[] = [];
-      for (let e: unknown = err; e instanceof Error; e = e.cause) messages.push(e.message);
-      expect(messages.join(' | ')).toContain(`no adapter_config.json in ${empty}`);
+      expect(await failureOf(bad.result())).toContain(`no adapter_config.json in ${empty}`);
+
+      // A model row may not take a floor's name: the table would have two "train-mean" rows.
+      const clash = await twinflow.startModelEval({ ...input, name: 'floor-clash', models: [{ name: 'train-mean', baseModel: fx.tiny }], evaluation: {} }, { taskQueue });
+      expect(await failureOf(clash.result())).toContain('invalid evaluateModel input: two report rows are named "train-mean"');
     });
   });
 
