@@ -1,7 +1,8 @@
 /**
- * The model comparison and human review suite (`npm run test:review`): tests/integration/train/review*.test.ts and
- * eval-model*.test.ts, kept out of the default `vitest run` (vitest.config.ts) because each starts the real trainer
- * (tiny model, CPU) several times: two variants, generation, the review wait; about 5-10 minutes on 2 busy cores.
+ * The model comparison, human review and preference-tuning suite (`npm run test:review`):
+ * tests/integration/train/review*.test.ts, eval-model*.test.ts and dpo-workflow.test.ts, kept out of the default
+ * `vitest run` (vitest.config.ts) because each starts the real trainer (tiny model, CPU) several times: two variants,
+ * generation, the review wait, SFT then DPO; about 5-10 minutes on 2 busy cores (the DPO file alone about 1.5).
  * It runs on the integration test stack.
  */
 import { defineConfig } from 'vitest/config';
@@ -11,7 +12,7 @@ import { onUnhandledError, stackSuite } from './tests/harness/vitest-shared';
 export default defineConfig({
   test: {
     onUnhandledError,
-    include: ['tests/integration/train/review*.test.ts', 'tests/integration/train/eval-model*.test.ts'],
+    include: ['tests/integration/train/review*.test.ts', 'tests/integration/train/eval-model*.test.ts', 'tests/integration/train/dpo-workflow.test.ts'],
     ...stackSuite({ globalSetup: 'tests/harness/global-setup.ts', env: testResourceEnv(), testTimeout: 900_000, hookTimeout: 900_000 }),
   },
 });
