@@ -12,7 +12,7 @@ import { onUnhandledError, stackSuite } from './tests/harness/vitest-shared';
 export default defineConfig({
   test: {
     onUnhandledError,
-    include: ['tests/integration/train/review*.test.ts', 'tests/integration/train/eval-model*.test.ts', 'tests/integration/train/dpo-workflow.test.ts'],
+    include: ['tests/integration/train/review*.test.ts', 'tests/integration/train/eval-model*.test.ts', 'tests/integration/train/dpo-workflow.test.ts', 'tests/integration/train/example-gate.test.ts'],
     ...stackSuite({ globalSetup: 'tests/harness/global-setup.ts', env: testResourceEnv(), testTimeout: 900_000, hookTimeout: 900_000 }),
   },
 });
