@@ -12,6 +12,7 @@ import { hashJson, sha256 } from '../../lib/hash';
 import { chatClientForEndpoint, LlmError } from '../../lib/llm';
 import { mean, percentile } from '../../lib/metrics/regression';
 import { networkPolicyFor } from '../../lib/security/network';
+import { checkLocalPath, isLocalModelPath } from '../../lib/security/resources';
 import { cleanDocumentSchema, type CleanDocument } from '../../lib/schemas/documents';
 import type { DatasetManifest, DatasetRef, DatasetSpec, DatasetStats, Example, TokenLengthStats } from '../../lib/schemas/train';
 import { datasetCard } from './card';
@@ -46,6 +47,11 @@ const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tok
 
 /** Copies a tokenizer stored under an s3:// prefix to a local cache folder (keyed by the prefix) and returns it. */
 async function localTokenizer(source: string, artifacts: ArtifactStore, config: Config): Promise<string> {
+  // A tokenizer folder named by input is read from this worker's disk: only where the worker allows (like records).
+  if (isLocalModelPath(source)) {
+    const verdict = checkLocalPath(config.resources, source, 'dataset.tokenizer');
+    if (!verdict.allowed) throw new DatasetInputError(verdict.reason);
+  }
   if (!source.startsWith('s3://')) return source;
   const dir = path.join(config.home, 'cache', 'tokenizers', sha256(source).slice(0, 16));
   fs.mkdirSync(dir, { recursive: true });

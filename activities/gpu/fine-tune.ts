@@ -15,8 +15,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ArtifactStore } from '../../lib/artifacts';
+import { checkLocalPath, type ResourcePolicy } from '../../lib/security/resources';
 import { sha256 } from '../../lib/hash';
 import {
   type FineTuneResult,
@@ -135,9 +136,9 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' && Number
 
 export async function fineTune(
   input: FineTuneInput,
-  deps: { artifacts: ArtifactStore; settings: TrainerSettings; hooks: GpuHooks },
+  deps: { artifacts: ArtifactStore; settings: TrainerSettings; hooks: GpuHooks; resources: ResourcePolicy },
 ): Promise<FineTuneResult> {
-  const { artifacts, settings, hooks } = deps;
+  const { artifacts, settings, hooks, resources } = deps;
   const ctx = Context.current();
   const info = ctx.info;
   const attempt = info.attempt;
@@ -170,7 +171,7 @@ export async function fineTune(
 
     const trainFile = path.join(dirs.data, 'train.jsonl');
     const pairsUri = input.dpo?.settings.pairs === 'records' ? input.dpo.settings.pairsUri : undefined;
-    fs.writeFileSync(trainFile, pairsUri && !pairsUri.startsWith('s3://') ? readWorkerFile(pairsUri) : await artifacts.getBytes(pairsUri ?? input.trainUri));
+    fs.writeFileSync(trainFile, pairsUri && !pairsUri.startsWith('s3://') ? readWorkerFile(pairsUri, resources) : await artifacts.getBytes(pairsUri ?? input.trainUri));
     let evalFile: string | undefined;
     // The validation split holds SFT conversations, not preference pairs: DPO reports its training loss only.
     if (input.validationUri && !input.dpo) {
@@ -180,7 +181,7 @@ export async function fineTune(
         fs.writeFileSync(evalFile, bytes);
       }
     }
-    const baseModel = await downloadModelPrefix(artifacts, input.baseModel, settings.modelCacheDir);
+    const baseModel = await downloadModelPrefix(artifacts, input.baseModel, settings.modelCacheDir, resources);
     let config: TrainerTrainConfig | TrainerDpoConfig;
     if (input.dpo) {
       const adapterDir = path.join(dirs.data, 'sft-adapter');
@@ -328,7 +329,10 @@ export async function fineTune(
 }
 
 /** dpo.pairsUri given as a path: a file on this (GPU) worker. */
-function readWorkerFile(file: string): Buffer {
+/** A pairs file on the GPU worker, only where the worker allows input to read (TWINFLOW_ALLOW_PATHS). */
+function readWorkerFile(file: string, resources: ResourcePolicy): Buffer {
+  const verdict = checkLocalPath(resources, file, 'dpo.pairsUri');
+  if (!verdict.allowed) throw ApplicationFailure.nonRetryable(verdict.reason, 'NotAllowed');
   if (!fs.existsSync(file)) throw new TrainerError(`dpo.pairsUri: file not found on the GPU worker: ${file}`, 'config', null, '');
   return fs.readFileSync(file);
 }

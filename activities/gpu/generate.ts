@@ -7,11 +7,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ArtifactStore } from '../../lib/artifacts';
+import type { ResourcePolicy } from '../../lib/security/resources';
 import { sha256 } from '../../lib/hash';
 import type { Example, Generation, TrainerGenerateConfig } from '../../lib/schemas/train';
 import { downloadDir } from './s3-dirs';
 import type { TrainerSettings } from './settings';
-import { downloadModelPrefix, type GpuHooks, runPrefixOf, runTrainerCommand, throwAsActivityFailure } from './shared';
+import { checkModelPath, downloadModelPrefix, type GpuHooks, runPrefixOf, runTrainerCommand, throwAsActivityFailure } from './shared';
 
 export interface GenerateInput {
   /** Report name of the model (names the predictions file). */
@@ -53,9 +54,9 @@ export function generateTrainerConfig(
 
 export async function generatePredictions(
   input: GenerateInput,
-  deps: { artifacts: ArtifactStore; settings: TrainerSettings; hooks: GpuHooks },
+  deps: { artifacts: ArtifactStore; settings: TrainerSettings; hooks: GpuHooks; resources: ResourcePolicy },
 ): Promise<{ predictionsUri: string; count: number; backend: string }> {
-  const { artifacts, settings, hooks } = deps;
+  const { artifacts, settings, hooks, resources } = deps;
   const ctx = Context.current();
   const runPrefix = runPrefixOf(ctx.info);
   const work = path.join(settings.workDir, sha256(runPrefix).slice(0, 16), `generate-${input.modelName}`);
@@ -72,13 +73,14 @@ export async function generatePredictions(
       adapterDir = path.join(work, 'adapter');
       await downloadDir(artifacts, input.adapterUri, adapterDir);
     } else if (input.adapterUri) {
-      // A folder on the GPU worker (`twinflow eval model --adapter ./out/adapter`).
+      // A folder on the GPU worker (`twinflow eval model --adapter ./out/adapter`), where the worker allows it.
+      checkModelPath(resources, input.adapterUri, 'adapter');
       if (!fs.existsSync(path.join(input.adapterUri, 'adapter_config.json'))) {
         throw ApplicationFailure.nonRetryable(`adapter: no adapter_config.json in ${input.adapterUri} on the GPU worker (give an s3:// prefix or a folder that holds a PEFT adapter)`, 'AdapterNotFound');
       }
       adapterDir = input.adapterUri;
     }
-    const baseModel = await downloadModelPrefix(artifacts, input.baseModel, settings.modelCacheDir);
+    const baseModel = await downloadModelPrefix(artifacts, input.baseModel, settings.modelCacheDir, resources);
     const outputFile = path.join(work, 'predictions.jsonl');
     const config = generateTrainerConfig(input.generation, { baseModel, adapterDir, inputFile, outputFile, chatTemplate: input.chatTemplate });
     let last = { done: 0, total: examples.length };

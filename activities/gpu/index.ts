@@ -9,7 +9,7 @@ export type { FineTuneInput, GenerateInput, GpuHooks, TrainerSettings };
 
 export function createGpuActivities(deps: Deps, opts: { hooks?: GpuHooks; settings?: TrainerSettings } = {}) {
   const settings = opts.settings ?? loadTrainerSettings(deps.config);
-  const ctx = { artifacts: deps.artifacts, settings, hooks: opts.hooks ?? {} };
+  const ctx = { artifacts: deps.artifacts, settings, hooks: opts.hooks ?? {}, resources: deps.config.resources };
   return {
     async fineTune(input: FineTuneInput) {
       return fineTune(input, ctx);

@@ -7,6 +7,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { ApplicationFailure, type Context, type Info } from '@temporalio/activity';
 import type { ArtifactStore } from '../../lib/artifacts';
 import { sha256 } from '../../lib/hash';
+import { checkLocalPath, isLocalModelPath, type ResourcePolicy } from '../../lib/security/resources';
 import type { TrainerSettings } from './settings';
 import { runTrainer, TrainerError, type RunTrainerOptions, type TrainerEvent } from './trainer-process';
 
@@ -63,10 +64,21 @@ export function runPrefixOf(info: Info): string {
 }
 
 /**
- * A base model given as an s3:// prefix is copied once into the model cache (and reused by later runs); a Hub id or
- * a local folder is passed to the trainer as it is.
+ * A model or adapter that input names by a folder on this worker is read only under TWINFLOW_ALLOW_PATHS, like every
+ * other local path from input (lib/security/resources.ts); `what` names the input field in the refusal.
  */
-export async function downloadModelPrefix(artifacts: ArtifactStore, model: string, cacheDir: string): Promise<string> {
+export function checkModelPath(resources: ResourcePolicy, ref: string, what: string): void {
+  if (!isLocalModelPath(ref)) return;
+  const verdict = checkLocalPath(resources, ref, what);
+  if (!verdict.allowed) throw ApplicationFailure.nonRetryable(verdict.reason, 'NotAllowed');
+}
+
+/**
+ * A base model given as an s3:// prefix is copied once into the model cache (and reused by later runs); a Hub id or
+ * a local folder (checked against TWINFLOW_ALLOW_PATHS) is passed to the trainer as it is.
+ */
+export async function downloadModelPrefix(artifacts: ArtifactStore, model: string, cacheDir: string, resources: ResourcePolicy): Promise<string> {
+  checkModelPath(resources, model, 'model.baseModel');
   if (!model.startsWith('s3://')) return model;
   const dir = path.join(cacheDir, sha256(model).slice(0, 16));
   const marker = path.join(dir, '.twinflow-complete');

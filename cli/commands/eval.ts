@@ -18,10 +18,9 @@ import { evaluateRetrieval, reportMarkdown, standardConfigs } from '../../rag/ev
 import { loadQuerySet, resolveRelevance } from '../../rag/eval/queries';
 import type { RetrievalEvalProgress, RetrievalEvalResult } from '../../lib/schemas/retrieval-eval';
 import { type EvaluateModelInput, evaluateModelInputSchema, type EvaluateModelProgress, type EvaluateModelResult } from '../../lib/schemas/model-eval';
-import type { TrainInput } from '../../lib/schemas/train';
 import { parseInput } from '../../lib/schemas/validate';
 import { followRun, printJson } from '../follow';
-import { withLocalWorkers } from '../shared/local-workers';
+import { localPathsOfModelEval, withLocalWorkers } from '../shared/local-workers';
 import { collect } from '../shared/options';
 import { addRunOutputOptions } from '../shared/run-output-options';
 
@@ -230,8 +229,8 @@ function registerModelEvalCommand(evalCmd: Command): void {
       });
     };
     try {
-      // The in-process workers read no records file: an input without a dataset spec.
-      process.exitCode = await (flags.withWorkers ? withLocalWorkers(main, {} as TrainInput) : main());
+      // The in-process workers may read the model folders this input names (the dataset is a built version in S3).
+      process.exitCode = await (flags.withWorkers ? withLocalWorkers(main, localPathsOfModelEval(parsed)) : main());
     } finally {
       await client.close();
     }

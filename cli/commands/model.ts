@@ -71,7 +71,7 @@ export function registerModelCommands(program: Command): void {
         if (!ref?.startsWith('s3://')) return ref;
         const { ArtifactStore } = await import('../../lib/artifacts');
         const { downloadModelPrefix } = await import('../../activities/gpu/shared');
-        return downloadModelPrefix(ArtifactStore.fromConfig(config), ref, settings.modelCacheDir);
+        return downloadModelPrefix(ArtifactStore.fromConfig(config), ref, settings.modelCacheDir, config.resources);
       };
       const modelPath = (await local(flags.model))!;
       const adapterPath = await local(flags.adapter);

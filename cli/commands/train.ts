@@ -16,7 +16,7 @@ import { type ReviewOutcome, type TrainInput, trainInputSchema, type TrainProgre
 import { InputValidationError, parseInput } from '../../lib/schemas/validate';
 import { followRun, printJson, type ProgressView } from '../follow';
 import { serveReview } from '../review-server';
-import { withLocalWorkers } from '../shared/local-workers';
+import { localPathsOfTrain, withLocalWorkers } from '../shared/local-workers';
 import { addRunOutputOptions } from '../shared/run-output-options';
 
 interface TrainFlags {
@@ -166,7 +166,7 @@ export function registerTrainCommand(program: Command): void {
       });
     };
     try {
-      process.exitCode = await (flags.withWorkers ? withLocalWorkers(main, input) : main());
+      process.exitCode = await (flags.withWorkers ? withLocalWorkers(main, localPathsOfTrain(input)) : main());
     } finally {
       await client.close();
     }

@@ -8,8 +8,9 @@ import { createActivities } from '../../activities';
 import { createDeps, type Deps } from '../../activities/deps';
 import { createGpuActivities } from '../../activities/gpu';
 import { type Config, loadConfig } from '../../lib/config';
+import type { EvaluateModelInput } from '../../lib/schemas/model-eval';
 import type { TrainInput } from '../../lib/schemas/train';
-import { withAllowedPaths } from '../../lib/security/resources';
+import { isLocalModelPath, withAllowedPaths } from '../../lib/security/resources';
 import { connectWorker, createWorker } from '../../workers/worker';
 
 /** The CPU worker (workflows and CPU activities) and, given a connection for it, the GPU-queue worker. */
@@ -46,12 +47,11 @@ export function runWithWorkers<T>(workers: readonly Worker[], fn: () => Promise<
 
 /**
  * Runs `fn` with a CPU worker and a GPU-queue worker in this process. They belong to whoever runs the command, so
- * they may read the records file that person's input names (besides TWINFLOW_ALLOW_PATHS).
+ * they may read the local files that person's input names (`readable`: see localPathsOfTrain / localPathsOfModelEval),
+ * besides TWINFLOW_ALLOW_PATHS.
  */
-export async function withLocalWorkers<T>(fn: () => Promise<T>, input: TrainInput): Promise<T> {
-  const uri = (input.dataset as { source?: { uri?: unknown } } | undefined)?.source?.uri;
-  const records = typeof uri === 'string' && !uri.startsWith('s3://') ? [uri.startsWith('file:') ? fileURLToPath(uri) : uri] : [];
-  const config = withAllowedPaths(loadConfig(), records);
+export async function withLocalWorkers<T>(fn: () => Promise<T>, readable: readonly string[]): Promise<T> {
+  const config = withAllowedPaths(loadConfig(), readable);
   const deps = createDeps(config);
   const cpuConnection = await connectWorker(config);
   const gpuConnection = await NativeConnection.connect({ address: config.temporal.address, tls: config.temporal.tls ? {} : undefined, apiKey: config.temporal.apiKey });
@@ -62,4 +62,17 @@ export async function withLocalWorkers<T>(fn: () => Promise<T>, input: TrainInpu
     await cpuConnection.close();
     await gpuConnection.close();
   }
+}
+
+/** The local files a train input points the workers at: its records file and a base model folder. */
+export function localPathsOfTrain(input: TrainInput): string[] {
+  const uri = (input.dataset as { source?: { uri?: unknown } } | undefined)?.source?.uri;
+  const records = typeof uri === 'string' && !uri.startsWith('s3://') ? [uri.startsWith('file:') ? fileURLToPath(uri) : uri] : [];
+  const model = (input.model as { baseModel?: unknown } | undefined)?.baseModel;
+  return [...records, ...(typeof model === 'string' && isLocalModelPath(model) ? [model] : [])];
+}
+
+/** The local folders an evaluateModel input points the GPU worker at: base models, merged weights and adapters. */
+export function localPathsOfModelEval(input: EvaluateModelInput): string[] {
+  return (input.models ?? []).flatMap((m) => [m.baseModel, ...(m.adapter ? [m.adapter] : [])]).filter(isLocalModelPath);
 }

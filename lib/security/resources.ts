@@ -136,6 +136,16 @@ export function checkRecordsUri(policy: ResourcePolicy, uri: string): Verdict {
   return checkLocalPath(policy, p, 'dataset records path');
 }
 
+/**
+ * Does a model reference (a base model, merged weights, an adapter) name this machine's disk? An s3:// prefix does
+ * not, nor a Hub id ("org/name") that is no folder here; an absolute or ./ path, or any name that exists as a path,
+ * does: the trainer (transformers, PEFT) loads an existing folder before it asks the Hub.
+ */
+export function isLocalModelPath(ref: string): boolean {
+  if (ref.startsWith('s3://')) return false;
+  return path.isAbsolute(ref) || ref.startsWith('.') || fs.existsSync(ref);
+}
+
 /** Thrown where a refusal ends a step (dataset records); sources report it as a listing failure instead. */
 export class ResourceNotAllowedError extends Error {
   override name = 'ResourceNotAllowedError';
