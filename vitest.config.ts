@@ -22,7 +22,14 @@ export default defineConfig({
           include: ['tests/integration/**/*.test.ts'],
           // Minutes long (a real fine-tune): npm run test:secrets (vitest.secrets.config.ts).
           // Minutes long too (the trainer several times): npm run test:review (vitest.review.config.ts).
-          exclude: ['tests/integration/security/secret-scan.test.ts', 'tests/integration/train/review*.test.ts', 'tests/integration/train/eval-model*.test.ts'],
+          // The DPO stage and the tiny example's gate train several times as well: in test:review too.
+          exclude: [
+            'tests/integration/security/secret-scan.test.ts',
+            'tests/integration/train/review*.test.ts',
+            'tests/integration/train/eval-model*.test.ts',
+            'tests/integration/train/dpo-workflow.test.ts',
+            'tests/integration/train/example-gate.test.ts',
+          ],
           // Fixture set-up hooks embed real corpora with the CPU model: minutes on a fresh 2-core machine (later runs
           // hit the persistent test embedding cache and take seconds).
           ...stackSuite({ globalSetup: 'tests/harness/global-setup.ts', env: testResourceEnv(), testTimeout: 180_000, hookTimeout: 900_000 }),
