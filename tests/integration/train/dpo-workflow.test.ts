@@ -6,9 +6,8 @@
  * with its trainer killed after its first checkpoint, so the retry must resume from it as SFT does.
  */
 import { randomUUID } from 'node:crypto';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { type Client, type WorkflowHandle, WorkflowFailedError } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import { WorkflowFailedError } from '@temporalio/client';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createDeps } from '../../../activities/deps';
 import type { GpuHooks } from '../../../activities/gpu';
@@ -48,7 +47,7 @@ function trainInput(name: string, gpuTaskQueue: string, patch: Partial<TrainInpu
       name,
       tiny,
       model: 'tiny-dpo',
-      // Two SFT steps and no SFT checkpoint: the SFT stage is train-workflow.test.ts's subject, not this file's.
+      // Two SFT steps (its only checkpoint the trainer's final one): the SFT stage is train-workflow.test.ts's subject.
       training: { maxSteps: 2 },
       gpu: { taskQueue: gpuTaskQueue, heartbeatTimeout: '5 seconds', progressIntervalSeconds: 0.2, retryInitialInterval: '1 second', maximumAttempts: 3 },
     },
