@@ -1,10 +1,9 @@
 /**
- * The model comparison, human review and preference-tuning suite (`npm run test:review`):
- * tests/integration/train/review*.test.ts and eval-model*.test.ts, kept out of the default `vitest run`
- * (vitest.config.ts) because each starts the real trainer (tiny model, CPU) several times: two variants, generation,
- * the review wait; about 5-10 minutes on 2 busy cores. dpo-workflow.test.ts (SFT then DPO, twice: about 1.5 minutes)
- * is here too, and still in the default integration project as long as vitest.config.ts does not exclude it.
- * It runs on the integration test stack.
+ * The model comparison, human review and preference-tuning suite (`npm run test:review`): review*.test.ts,
+ * eval-model*.test.ts, dpo-workflow.test.ts (SFT then DPO, twice: about 1.5 minutes) and example-gate.test.ts under
+ * tests/integration/train, kept out of the default `vitest run` (vitest.config.ts excludes them) because each starts
+ * the real trainer (tiny model, CPU) several times: variants, generation, the review wait; about 5-10 minutes on
+ * 2 busy cores. It runs on the integration test stack.
  */
 import { defineConfig } from 'vitest/config';
 import { testResourceEnv } from './tests/harness/resources';

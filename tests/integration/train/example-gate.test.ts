@@ -3,7 +3,7 @@
  * read as `twinflow train --config` reads it, run through the train workflow with the tiny Llama on CPU. An untrained
  * model (one optimiser step) must fail the gate, naming each criterion it missed, and publish nothing.
  *
- * The other half, the example's trained run passing its gate, is a todo: measured on CPU (examples/reviews/README.md),
+ * The other half, the example's trained run passing its gate, is not reached yet (issue #15): measured on CPU (examples/reviews/README.md),
  * LoRA on the random-init tiny Llama learns nothing within a few minutes (no ratings line, ROUGE-Lsum ≈ 0), so no
  * gate that can fail is passed by it yet.
  */
@@ -54,6 +54,4 @@ describe('the tiny example gate on the real stack', () => {
       `FAIL: ratings RMSE ${f4(model.ratingsRmse)} < nearest-train ${f4(rows['nearest-train']!.ratingsRmse)}`,
     ]);
   });
-
-  it.todo("passes the example's own trained run (not reached on CPU: see examples/reviews/README.md)");
 });
