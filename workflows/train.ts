@@ -287,6 +287,14 @@ export async function train(input: TrainInput): Promise<TrainResult> {
       model: chosen.model,
       evaluations,
       training: variants.find((v) => v.name === chosen.name)!.training,
+      ...(cfg.dpo && {
+        dpo: {
+          settings: cfg.dpo,
+          sftAdapterUri: chosen.fineTune.sft?.adapterUri,
+          pairsUri: chosen.fineTune.pairsUri ?? cfg.dpo.pairsUri,
+          metrics: chosen.fineTune.dpo,
+        },
+      }),
       reportUri: report.reportUri,
       ...(outcome && { review: outcome, reviewUri: report.reviewUri }),
     });

@@ -11,6 +11,7 @@ import { commit, createRepo, HubApiError } from '@huggingface/hub';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { sha256 } from '../../lib/hash';
 import type { DatasetRef, ModelEvaluation, Publish, PublishResult, ReviewOutcome, Training } from '../../lib/schemas/train';
+import type { DpoLineage } from './model-card';
 import type { Deps } from '../deps';
 import { downloadDir, listFiles } from '../gpu/s3-dirs';
 import { runPrefixOf } from '../gpu/shared';
@@ -33,6 +34,8 @@ export interface PublishInput {
   reviewUri?: string;
   /** The human review's decision (an approval, or the timeout policy): it goes into the card's lineage. */
   review?: ReviewOutcome;
+  /** The preference-tuning stage the published adapter came out of, if any: its settings, pairs and SFT start. */
+  dpo?: DpoLineage;
 }
 
 export function createPublishActivities({ config, artifacts }: Deps) {
@@ -73,12 +76,13 @@ export function createPublishActivities({ config, artifacts }: Deps) {
             model: input.model,
             evaluations: input.evaluations,
             training: input.training,
+            ...(input.dpo && { dpo: input.dpo }),
             lineage,
           }),
         );
         fs.writeFileSync(
           path.join(dir, 'twinflow_lineage.json'),
-          JSON.stringify({ ...lineage, dataset: input.dataset, baseModel: input.baseModel, evaluation: input.model, gate: gate.reasons }, null, 2),
+          JSON.stringify({ ...lineage, dataset: input.dataset, baseModel: input.baseModel, evaluation: input.model, gate: gate.reasons, ...(input.dpo && { dpo: input.dpo }) }, null, 2),
         );
         const files = listFiles(dir).filter((f) => f !== '_COMPLETE.json');
         ctx.heartbeat({ files: files.length });

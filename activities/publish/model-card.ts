@@ -4,6 +4,7 @@
  * and the lineage (dataset version, workflow and run ids) that reproduce the model.
  */
 import { stringify } from 'yaml';
+import type { Dpo, DpoMetrics } from '../../lib/schemas/dpo';
 import type { DatasetRef, ModelEvaluation, ReviewOutcome, Training } from '../../lib/schemas/train';
 import { reportTable } from '../model-eval/report';
 
@@ -17,7 +18,31 @@ export interface ModelCardInput {
   model: ModelEvaluation;
   evaluations: ModelEvaluation[];
   training: Training;
+  /** Set when the weights came out of a DPO stage after SFT. */
+  dpo?: DpoLineage;
   lineage: { workflowId: string; runId: string; adapterUri: string; reportUri?: string; reviewUri?: string; review?: ReviewOutcome };
+}
+
+/** What a reader of the card needs to know of a DPO stage: its settings, where its pairs came from, its start. */
+export interface DpoLineage {
+  settings: Dpo;
+  /** The SFT adapter DPO started from (and its frozen reference). */
+  sftAdapterUri?: string;
+  /** The pairs it learnt from: the generated ones as written by the stage, or the records' pairsUri. */
+  pairsUri?: string;
+  metrics?: DpoMetrics;
+}
+
+/** The Training table's rows of a DPO stage. */
+function dpoRows(d: DpoLineage): string[] {
+  const s = d.settings;
+  const pairs = s.pairs === 'generated' ? 'generated (reference answer chosen, the SFT model\'s own answer rejected)' : `records (${s.pairsUri})`;
+  const fmt = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : v.toFixed(4));
+  return [
+    `| preference tuning | DPO (${s.lossType}), beta=${s.beta}, learning rate ${s.learningRate} (${s.lrScheduler}), epochs / max steps ${s.epochs} / ${s.maxSteps}, batch ${s.perDeviceBatchSize} × ${s.gradientAccumulationSteps} |`,
+    `| DPO pairs | ${pairs}${d.metrics ? `: ${d.metrics.pairs} used, ${d.metrics.pairsDropped} dropped` : ''} |`,
+    ...(d.metrics ? [`| DPO reward accuracy / margin | ${fmt(d.metrics.rewardAccuracy)} / ${fmt(d.metrics.rewardMargin)} |`] : []),
+  ];
 }
 
 /** The lineage line of a human review: who decided, why and when (or that the timeout policy decided). */
@@ -51,7 +76,7 @@ export function modelCardMetadata(c: ModelCardInput): Record<string, unknown> {
     library_name: c.weights === 'adapter' ? 'peft' : 'transformers',
     ...(c.license && { license: c.license }),
     pipeline_tag: 'text-generation',
-    tags: ['twinflow', 'sft', 'trl', ...(c.weights === 'adapter' ? ['lora', ...(hubBase ? [`base_model:adapter:${hubBase}`] : [])] : ['merged'])],
+    tags: ['twinflow', 'sft', ...(c.dpo ? ['dpo'] : []), 'trl', ...(c.weights === 'adapter' ? ['lora', ...(hubBase ? [`base_model:adapter:${hubBase}`] : [])] : ['merged'])],
     datasets: c.datasets,
     'model-index': [
       {
@@ -89,7 +114,7 @@ export function modelCard(c: ModelCardInput): string {
     '',
     `# ${c.repo.split('/')[1]}`,
     '',
-    `A ${c.weights === 'adapter' ? 'LoRA adapter for' : 'fine-tune (LoRA merged into the weights) of'} \`${c.baseModel}\`, trained with twinflow (TRL SFT + PEFT) on dataset \`${c.dataset.name}\` version \`${c.dataset.version}\` (${c.dataset.counts.train} train / ${c.dataset.counts.validation} validation / ${c.dataset.counts.test} test examples).`,
+    `A ${c.weights === 'adapter' ? 'LoRA adapter for' : 'fine-tune (LoRA merged into the weights) of'} \`${c.baseModel}\`, trained with twinflow (${c.dpo ? 'TRL SFT then DPO' : 'TRL SFT'} + PEFT) on dataset \`${c.dataset.name}\` version \`${c.dataset.version}\` (${c.dataset.counts.train} train / ${c.dataset.counts.validation} validation / ${c.dataset.counts.test} test examples).`,
     ...(hubModelId(c.baseModel) ? [] : ['', `The base model is not on the Hub (\`${c.baseModel}\` is a local folder or object-store prefix), so this card names no \`base_model\`: load that base model yourself before applying these weights.`]),
     '',
     '## Evaluation',
@@ -109,6 +134,7 @@ export function modelCard(c: ModelCardInput): string {
     `| batch | ${t.perDeviceBatchSize} × ${t.gradientAccumulationSteps} accumulation |`,
     `| packing / assistant-only loss | ${t.packing} / ${t.assistantOnlyLoss} |`,
     `| seed | ${t.seed} |`,
+    ...(c.dpo ? dpoRows(c.dpo) : []),
     '',
     '## Usage',
     '',
@@ -120,6 +146,8 @@ export function modelCard(c: ModelCardInput): string {
     `- workflow id: \`${c.lineage.workflowId}\``,
     `- run id: \`${c.lineage.runId}\``,
     `- adapter artifact: ${c.lineage.adapterUri}`,
+    ...(c.dpo?.sftAdapterUri ? [`- SFT adapter DPO started from: ${c.dpo.sftAdapterUri}`] : []),
+    ...(c.dpo?.pairsUri ? [`- DPO pairs: ${c.dpo.pairsUri}`] : []),
     ...(c.lineage.reportUri ? [`- evaluation report: ${c.lineage.reportUri}`] : []),
     ...(c.lineage.reviewUri ? [`- review page: ${c.lineage.reviewUri}`] : []),
     ...(c.lineage.review ? [reviewLine(c.lineage.review)] : []),

@@ -138,6 +138,14 @@ async function expectDpoAdapterUsedThroughout(activities: Scheduled, result: Tra
   expect(dpoWeights.equals(sftWeights)).toBe(false);
   expect(result.publish).toMatchObject({ dryRun: true, gatePassed: true, repo: 'acme/tiny-dpo' });
   expect((await deps.artifacts.getBytes(`${result.publish!.dryRunUri!}adapter_model.safetensors`)).equals(dpoWeights)).toBe(true);
+  // The card and the lineage file say the weights came out of DPO, from which SFT adapter, on which pairs.
+  const card = await deps.artifacts.getText(`${result.publish!.dryRunUri!}README.md`);
+  expect(card).toContain('trained with twinflow (TRL SFT then DPO + PEFT)');
+  expect(card).toMatch(/^\| preference tuning \| DPO \(sigmoid\)/m);
+  expect(card).toContain(`- SFT adapter DPO started from: ${sft.adapterUri}`);
+  const lineage = await deps.artifacts.getJson<{ dpo?: { sftAdapterUri: string; pairsUri?: string; metrics?: { pairs: number } } }>(`${result.publish!.dryRunUri!}twinflow_lineage.json`);
+  expect(lineage.dpo).toMatchObject({ sftAdapterUri: sft.adapterUri, metrics: { pairs: result.fineTune.dpo!.pairs } });
+  expect(lineage.dpo!.pairsUri).toBeTruthy();
 
   // Metrics: the DPO run's own steps, its reward statistics, and both stages' loss curves in the report.
   expect(result.fineTune.metrics.globalStep).toBe(dpoSteps);

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { hubModelId, modelCard, type ModelCardInput } from '../../../activities/publish/model-card';
 import { PROJECT_ROOT } from '../../../lib/config';
+import { dpoSchema } from '../../../lib/schemas/dpo';
 import { type ModelEvaluation, trainingSchema } from '../../../lib/schemas/train';
 
 const run = promisify(execFile);
@@ -31,7 +32,7 @@ const evaluation: ModelEvaluation = {
   resultsUri: 's3://b/r.jsonl',
 } as ModelEvaluation;
 
-function card(baseModel: string): string {
+function card(baseModel: string, extra: Partial<ModelCardInput> = {}): string {
   const input: ModelCardInput = {
     repo: 'acme/twin',
     baseModel,
@@ -43,6 +44,7 @@ function card(baseModel: string): string {
     evaluations: [evaluation],
     training: trainingSchema.parse({}),
     lineage: { workflowId: 'wf', runId: 'run', adapterUri: 's3://b/runs/wf/run/model/adapter/' },
+    ...extra,
   };
   return modelCard(input);
 }
@@ -88,5 +90,30 @@ describe('model card base_model', () => {
     const res = await validate(bad);
     expect(res.code).toBe(2);
     expect(String(res.events[0]!.message)).toMatch(/base_model: '\/work\/models\/tiny-llama' is not a Hub model id/);
+  });
+});
+
+describe('model card of a DPO model', () => {
+  it('says the weights came out of SFT then DPO: tag, text, settings, pairs and the SFT adapter in the lineage', async () => {
+    const dpo = {
+      settings: dpoSchema.parse({ beta: 0.2, maxSteps: 4 }),
+      sftAdapterUri: 's3://b/runs/wf/run/model/adapter/',
+      pairsUri: 's3://b/runs/wf/run/dpo/pairs.jsonl',
+      metrics: { pairs: 38, pairsDropped: 2, rewardAccuracy: 0.75, rewardMargin: 0.0123 },
+    };
+    const text = card('meta-llama/Llama-3.1-8B-Instruct', { dpo, lineage: { workflowId: 'wf', runId: 'run', adapterUri: 's3://b/runs/wf/run/model/dpo-adapter/' } });
+    const meta = parseYaml(text.split(/^---$/m)[1]!) as { tags: string[] };
+    expect(meta.tags).toEqual(expect.arrayContaining(['sft', 'dpo']));
+    expect(text).toContain('trained with twinflow (TRL SFT then DPO + PEFT)');
+    expect(text).toContain('| preference tuning | DPO (sigmoid), beta=0.2, learning rate 0.000005 (cosine), epochs / max steps 1 / 4, batch 1 × 8 |');
+    expect(text).toContain("| DPO pairs | generated (reference answer chosen, the SFT model's own answer rejected): 38 used, 2 dropped |");
+    expect(text).toContain('| DPO reward accuracy / margin | 0.7500 / 0.0123 |');
+    expect(text).toContain('- SFT adapter DPO started from: s3://b/runs/wf/run/model/adapter/');
+    expect(text).toContain('- DPO pairs: s3://b/runs/wf/run/dpo/pairs.jsonl');
+    expect((await validate(text)).code).toBe(0);
+    // Without a DPO stage none of it appears.
+    const sft = card('meta-llama/Llama-3.1-8B-Instruct');
+    expect(sft).toContain('(TRL SFT + PEFT)');
+    expect(sft).not.toMatch(/DPO|dpo/);
   });
 });
