@@ -10,7 +10,7 @@ import type { DatasetActivities } from '../activities/dataset';
 import type { EvaluateActivities } from '../activities/model-eval';
 import type { GpuActivities } from '../activities/gpu';
 import { type EvaluateModelInput, evaluateModelInputSchema, type EvaluateModelProgress, type EvaluateModelResult } from '../lib/schemas/model-eval';
-import type { ModelEvaluation } from '../lib/schemas/train';
+import { baselineName, type ModelEvaluation } from '../lib/schemas/train';
 import { gpuActivityOptions, TRAINING_CPU_ACTIVITY } from './policies';
 import { validateWorkflowInput } from './validation';
 import { proxySummarizedActivities, startVisibility } from './visibility';
@@ -19,10 +19,6 @@ export const evaluateModelProgressQuery = defineQuery<EvaluateModelProgress>('pr
 
 const cpu = proxySummarizedActivities<DatasetActivities & EvaluateActivities>(TRAINING_CPU_ACTIVITY);
 
-/** Endpoint rows use the names the evaluate activity gives them. */
-function endpointLabel(b: { name?: string; model: string; shots: number }): string {
-  return b.name ?? `${b.model.replace(/[^A-Za-z0-9._-]/g, '-')}${b.shots > 0 ? '-fewshot' : ''}`;
-}
 
 export async function evaluateModel(input: EvaluateModelInput): Promise<EvaluateModelResult> {
   const cfg = validateWorkflowInput(evaluateModelInputSchema, input, 'evaluateModel');
@@ -38,14 +34,14 @@ export async function evaluateModel(input: EvaluateModelInput): Promise<Evaluate
   // scheduled no floor activity; patched() keeps them replaying unchanged.
   const floors = cfg.evaluation.floors.length > 0 && patched('floor-baselines') ? cfg.evaluation.floors : [];
 
-  const labels = [...floors, ...cfg.models.map((m) => m.name), ...cfg.endpoints.map(endpointLabel)];
+  const labels = [...floors, ...cfg.models.map((m) => m.name), ...cfg.endpoints.map(baselineName)];
   const dup = labels.find((l, i) => labels.indexOf(l) !== i);
   if (dup) throw ApplicationFailure.nonRetryable(`invalid evaluateModel input: two report rows are named "${dup}"`, 'InvalidInput');
 
   const summary = `evaluate ${labels.join(', ')} on ${cfg.dataset.manifestUri}`;
   await startVisibility({
     tags: { TwinflowPipeline: ['evalModel'], TwinflowModel: cfg.models.slice(0, 1).map((m) => m.baseModel) },
-    memo: { summary, input: { name: cfg.name, dataset: cfg.dataset, models: cfg.models, endpoints: cfg.endpoints.map(endpointLabel) } },
+    memo: { summary, input: { name: cfg.name, dataset: cfg.dataset, models: cfg.models, endpoints: cfg.endpoints.map(baselineName) } },
     details: summary,
   });
 

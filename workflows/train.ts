@@ -23,6 +23,7 @@ import type { PublishActivities } from '../activities/publish';
 // eslint-disable-next-line no-restricted-imports
 import { checkGate } from '../activities/publish/gate';
 import {
+  baselineName,
   type DatasetRef,
   type FineTuneResult,
   generationSchema,
@@ -62,10 +63,6 @@ function withOverrides<T extends Record<string, unknown>>(base: T, over: Record<
 
 const cpu = proxySummarizedActivities<DatasetActivities & EvaluateActivities & PublishActivities>(TRAINING_CPU_ACTIVITY);
 
-/** Baseline rows use the same names the evaluate activity gives them. */
-function baselineLabel(b: { name?: string; model: string; shots: number }): string {
-  return b.name ?? `${b.model.replace(/[^A-Za-z0-9._-]/g, '-')}${b.shots > 0 ? '-fewshot' : ''}`;
-}
 
 export async function train(input: TrainInput): Promise<TrainResult> {
   const cfg = validateWorkflowInput(trainInputSchema, input, 'train');
@@ -106,7 +103,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
       }))
     : [{ name: cfg.model.name, training: cfg.training, generation: cfg.generation }];
 
-  const labels = [...variants.map((v) => v.name), ...cfg.evaluation.floors, ...cfg.evaluation.baselines.map(baselineLabel)];
+  const labels = [...variants.map((v) => v.name), ...cfg.evaluation.floors, ...cfg.evaluation.baselines.map(baselineName)];
   const dup = labels.find((l, i) => labels.indexOf(l) !== i);
   if (dup) throw ApplicationFailure.nonRetryable(`invalid train input: evaluation.baselines: two report rows are named "${dup}"`, 'InvalidInput');
 
@@ -123,7 +120,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
         model: cfg.model,
         dataset: datasetName ? { name: datasetName } : { manifestUri },
         method,
-        baselines: cfg.evaluation.baselines.map(baselineLabel),
+        baselines: cfg.evaluation.baselines.map(baselineName),
         ...(cfg.variants ? { variants: cfg.variants.map((v) => v.name) } : {}),
         ...(cfg.publish ? { publish: cfg.publish.repo } : {}),
         ...(cfg.review ? { review: true } : {}),

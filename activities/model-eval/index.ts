@@ -2,7 +2,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/activity';
 import { chatClientForEndpoint, LlmError } from '../../lib/llm';
-import type { Baseline, DatasetRef, Example, ModelEvaluation, OutputFormat, ReportRef } from '../../lib/schemas/train';
+import { type Baseline, baselineName, type DatasetRef, type Example, type ModelEvaluation, type OutputFormat, type ReportRef } from '../../lib/schemas/train';
 import { networkPolicyFor } from '../../lib/security/network';
 import type { Deps } from '../deps';
 import { runPrefixOf } from '../gpu/shared';
@@ -52,11 +52,6 @@ export interface ReportInput {
   useStemmer: boolean;
   /** Loss curves (SVG) written by the trainer, by report row: copied next to the report and shown in it. */
   lossCurves?: Array<{ model: string; stage: 'sft' | 'dpo'; uri: string }>;
-}
-
-/** The report name of a baseline: its own name, else the model id (+ "-fewshot"). */
-export function baselineName(b: Baseline): string {
-  return b.name ?? `${b.model.replace(/[^A-Za-z0-9._-]/g, '-')}${b.shots > 0 ? '-fewshot' : ''}`;
 }
 
 export function createEvaluateActivities({ config, artifacts }: Deps) {

@@ -430,6 +430,11 @@ export const baselineSchema = llmEndpointSchema
   .strict();
 export type Baseline = z.infer<typeof baselineSchema>;
 
+/** The report row name of a baseline: its own name, else the model id (+ "-fewshot"); workflows and activities alike. */
+export function baselineName(b: Pick<Baseline, 'name' | 'model' | 'shots'>): string {
+  return b.name ?? `${b.model.replace(/[^A-Za-z0-9._-]/g, '-')}${b.shots > 0 ? '-fewshot' : ''}`;
+}
+
 export const evaluationSchema = z
   .object({
     useStemmer: z.boolean().default(true),
