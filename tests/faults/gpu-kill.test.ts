@@ -6,12 +6,12 @@
  * run's own heartbeat timeout, set in its input) and resumes from the S3 checkpoint: the step count continues.
  */
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeps } from '../../activities/deps';
+import { commandLine } from '../../infra/processes';
 import { TRAIN_PROGRESS_QUERY, type TrainInput, type TrainingProgress, type TrainProgress, type TrainResult } from '../../lib/schemas/train';
 import { recordFaultRow } from '../harness/fault-report';
 import { faultConfig } from '../harness/fault-stack';
@@ -52,14 +52,8 @@ function trainInput(tiny: string, gpuTaskQueue: string): TrainInput {
   });
 }
 
-/** Whether `pid` is a running trainer process (its command line names the twinflow_trainer module). */
-function isTrainer(pid: number): boolean {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('twinflow_trainer');
-  } catch {
-    return false;
-  }
-}
+/** Whether `pid` is a running trainer process (`python -m twinflow_trainer ...`). */
+const isTrainer = (pid: number) => /\s-m twinflow_trainer\s/.test(commandLine(pid) ?? '');
 
 describe('kill -9 of the GPU worker', () => {
   it('train GPU worker kill -9 mid-training', async () => {
