@@ -15,9 +15,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type { ArtifactStore } from '../../lib/artifacts';
-import { checkLocalPath, type ResourcePolicy } from '../../lib/security/resources';
+import type { ResourcePolicy } from '../../lib/security/resources';
 import { sha256 } from '../../lib/hash';
 import {
   type FineTuneResult,
@@ -30,7 +30,7 @@ import {
 import { downloadDir, latestCheckpoint, snapshotDir, uploadDir } from './s3-dirs';
 import type { TrainerSettings } from './settings';
 import { TrainerError, type TrainerEvent } from './trainer-process';
-import { downloadModelPrefix, type GpuHooks, runPrefixOf, runTrainerCommand, throwAsActivityFailure } from './shared';
+import { assertAllowedPath, downloadModelPrefix, type GpuHooks, runPrefixOf, runTrainerCommand, throwAsActivityFailure } from './shared';
 import type { Dpo, DpoMetrics } from '../../lib/schemas/dpo';
 import { pipelineMetrics } from '../../lib/pipeline-metrics';
 
@@ -331,8 +331,7 @@ export async function fineTune(
 /** dpo.pairsUri given as a path: a file on this (GPU) worker. */
 /** A pairs file on the GPU worker, only where the worker allows input to read (TWINFLOW_ALLOW_PATHS). */
 function readWorkerFile(file: string, resources: ResourcePolicy): Buffer {
-  const verdict = checkLocalPath(resources, file, 'dpo.pairsUri');
-  if (!verdict.allowed) throw ApplicationFailure.nonRetryable(verdict.reason, 'NotAllowed');
+  assertAllowedPath(resources, file, 'dpo.pairsUri');
   if (!fs.existsSync(file)) throw new TrainerError(`dpo.pairsUri: file not found on the GPU worker: ${file}`, 'config', null, '');
   return fs.readFileSync(file);
 }

@@ -68,8 +68,12 @@ export function runPrefixOf(info: Info): string {
  * other local path from input (lib/security/resources.ts); `what` names the input field in the refusal.
  */
 export function checkModelPath(resources: ResourcePolicy, ref: string, what: string): void {
-  if (!isLocalModelPath(ref)) return;
-  const verdict = checkLocalPath(resources, ref, what);
+  if (isLocalModelPath(ref)) assertAllowedPath(resources, ref, what);
+}
+
+/** A local path from input that this worker reads: refused without retries outside TWINFLOW_ALLOW_PATHS. */
+export function assertAllowedPath(resources: ResourcePolicy, p: string, what: string): void {
+  const verdict = checkLocalPath(resources, p, what);
   if (!verdict.allowed) throw ApplicationFailure.nonRetryable(verdict.reason, 'NotAllowed');
 }
 
