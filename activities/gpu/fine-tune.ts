@@ -328,8 +328,7 @@ export async function fineTune(
   }
 }
 
-/** dpo.pairsUri given as a path: a file on this (GPU) worker. */
-/** A pairs file on the GPU worker, only where the worker allows input to read (TWINFLOW_ALLOW_PATHS). */
+/** dpo.pairsUri given as a path: a file on this (GPU) worker, read only where it allows input to read (TWINFLOW_ALLOW_PATHS). */
 function readWorkerFile(file: string, resources: ResourcePolicy): Buffer {
   assertAllowedPath(resources, file, 'dpo.pairsUri');
   if (!fs.existsSync(file)) throw new TrainerError(`dpo.pairsUri: file not found on the GPU worker: ${file}`, 'config', null, '');
