@@ -15,11 +15,9 @@
  * folders' paths), and step 1 runs as a `sync`, which leaves the collection equal to the sources: a second run embeds
  * nothing, changes nothing, and removes what earlier demo versions left (pages crawled from a random port).
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createDeps, type Deps } from '../activities/deps';
@@ -39,10 +37,13 @@ import { formatTrainProgress, formatTrainResult, readTrainConfig } from './comma
 import { createLocalWorkers, runWithWorkers } from './shared/local-workers';
 import { watch } from './shared/watch';
 import { DEMO_SITE_PORT_VARIABLE, startDemoSite } from './demo-site';
+import { ensureTinyModel } from './tiny-model';
 
 export const DEMO_COLLECTION = 'demo';
 export const DEMO_TRAIN_CONFIG = path.join(PROJECT_ROOT, 'examples', 'reviews', 'train-tiny-cpu.json');
 const REVIEWS_FILE = path.join(PROJECT_ROOT, 'examples', 'reviews', 'companies.jsonl');
+/** The training example's records (DEMO_TRAIN_CONFIG's dataset). */
+const TRAIN_RECORDS_FILE = path.join(PROJECT_ROOT, 'examples', 'reviews', 'from-notes.jsonl');
 
 /** The demo's sources, by id (ids name documents and state: they must not change between runs). */
 export const DEMO_SOURCE_IDS = { web: 'demo-site', git: 'twinflow-repo', docs: 'docs', notes: 'demo-notes' } as const;
@@ -226,18 +227,6 @@ export async function legacyWebDocuments(store: VectorStore, collection: string,
   return legacy.size;
 }
 
-/** Builds the tiny Llama that examples/reviews/train-tiny-cpu.json names, once per machine (as the tests do). */
-async function ensureTinyModel(dir: string, python: string, log: (l: string) => void): Promise<void> {
-  if (fs.existsSync(path.join(dir, '.complete'))) return;
-  log(`building the tiny model once: ${rel(dir)}`);
-  const tmp = `${dir}.${process.pid}.tmp`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  await promisify(execFile)(python, ['-m', 'twinflow_trainer.tiny', tmp], { env: { ...process.env, PYTHONPATH: path.join(PROJECT_ROOT, 'trainer', 'src') } });
-  fs.writeFileSync(path.join(tmp, '.complete'), '');
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.renameSync(tmp, dir);
-}
-
 /** The local folder of a file:// git URL (undefined for a remote one). */
 function repoPathOf(url: string): string | undefined {
   return url.startsWith('file:') ? fileURLToPath(url) : undefined;
@@ -253,6 +242,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     workDir,
     repoPathOf(opts.repoUrl ?? `file://${PROJECT_ROOT}`),
     REVIEWS_FILE,
+    TRAIN_RECORDS_FILE,
   ].filter((p): p is string => p !== undefined));
   const log = opts.log ?? ((l: string) => console.log(l));
   const sub = (l: string) => log(`    ${l}`);
