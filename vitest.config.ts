@@ -28,7 +28,7 @@ export default defineConfig({
             'tests/integration/train/review*.test.ts',
             'tests/integration/train/eval-model*.test.ts',
             'tests/integration/train/dpo-workflow.test.ts',
-            'tests/integration/train/example-gate.test.ts',
+            'tests/integration/train/example-*.test.ts',
           ],
           // Fixture set-up hooks embed real corpora with the CPU model: minutes on a fresh 2-core machine (later runs
           // hit the persistent test embedding cache and take seconds).

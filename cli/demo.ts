@@ -453,7 +453,7 @@ async function demoSteps(ctx: StepContext): Promise<Omit<DemoReport, 'elapsedMs'
   if (ctx.trainSkipped) sub(ctx.trainSkipped);
   else {
     const input: TrainInput = readTrainConfig(DEMO_TRAIN_CONFIG);
-    sub(`${rel(DEMO_TRAIN_CONFIG)}: a tiny Llama, ${input.training?.maxSteps ?? '?'} steps on CPU; it learns nothing useful, it runs every step`);
+    sub(`${rel(DEMO_TRAIN_CONFIG)}: a tiny Llama built for this example, ${input.training?.maxSteps ?? '?'} LoRA steps on CPU (2-3 minutes); published (dry run) only if it beats both no-LLM floors`);
     const baseModel = input.model.baseModel;
     if (path.isAbsolute(baseModel)) await ensureTinyModel(baseModel, loadTrainerSettings(config).python, sub);
     if (config.llm.baseUrl !== undefined || config.llm.apiKey !== undefined) {

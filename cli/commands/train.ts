@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Info } from '@temporalio/activity';
 import type { Command } from 'commander';
+import { loadTrainerSettings } from '../../activities/gpu/settings';
 import { runPrefixOf } from '../../activities/gpu/shared';
 import { ReviewRefusedError, TwinflowClient } from '../../client';
 import { ArtifactNotFoundError, ArtifactStore } from '../../lib/artifacts';
@@ -18,6 +19,7 @@ import { followRun, printJson, type ProgressView } from '../follow';
 import { serveReview } from '../review-server';
 import { localPathsOfTrain, withLocalWorkers } from '../shared/local-workers';
 import { addRunOutputOptions } from '../shared/run-output-options';
+import { ensureTinyModel, recipeFor } from '../tiny-model';
 
 interface TrainFlags {
   config?: string;
@@ -166,6 +168,11 @@ export function registerTrainCommand(program: Command): void {
       });
     };
     try {
+      // An example's tiny model (examples/reviews/tiny-model.json) is built on first use: the workers are this
+      // process's, so the folder the config names is on this machine.
+      if (flags.withWorkers && recipeFor(input.model.baseModel)) {
+        await ensureTinyModel(input.model.baseModel, loadTrainerSettings(config).python, (l) => console.error(l));
+      }
       process.exitCode = await (flags.withWorkers ? withLocalWorkers(main, localPathsOfTrain(input)) : main());
     } finally {
       await client.close();
@@ -217,7 +224,9 @@ function registerReviewCommands(cmd: Command): void {
       .requiredOption('-r, --reason <text>', 'why')
       .option('--by <name>', 'who decides (default user@host)')
       .option('--json', 'print the recorded decision as JSON')
-      .action(async (workflowId: string, flags: DecisionFlags) => {
+      .action(async (workflowId: string, flags: DecisionFlags, command: Command) => {
+        // `train` has a --json of its own, which commander gives the parent when the flag follows the subcommand.
+        const json = flags.json === true || (command.optsWithGlobals() as DecisionFlags).json === true;
         const client = await TwinflowClient.connect(loadConfig());
         try {
           let outcome: ReviewOutcome;
@@ -228,7 +237,7 @@ function registerReviewCommands(cmd: Command): void {
             if (err instanceof ReviewRefusedError) throw new InputValidationError(err.message);
             throw err;
           }
-          if (flags.json) printJson({ workflowId, review: outcome });
+          if (json) printJson({ workflowId, review: outcome });
           else console.log(`${workflowId}: ${describeOutcome(outcome)}`);
         } finally {
           await client.close();

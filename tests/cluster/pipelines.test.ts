@@ -16,7 +16,7 @@ import { PROJECT_ROOT } from '../../lib/config';
 import type { SyncInput, SyncResult } from '../../lib/schemas/sync';
 import { storageOptionsFor } from '../../lib/vectorstore';
 import { LanceDBStore } from '../../lib/vectorstore/lancedb';
-import { tinyModelDir } from '../integration/train/tiny-model';
+import { reviewsTinyModelDir } from '../integration/train/tiny-model';
 import { CLUSTER_DIR, clusterConfig, clusterProcessEnv } from './cluster-env';
 import { REHEARSAL_ENV_FILE } from './global-setup';
 
@@ -90,7 +90,7 @@ describe('pipelines on the cluster', () => {
   });
 
   it('a training run (tiny CPU config) through the CLI, trained by the cluster\'s GPU worker', async () => {
-    tinyModelDir(); // examples/reviews/train-tiny-cpu.json points at .twinflow/test-models/tiny-llama
+    reviewsTinyModelDir(); // examples/reviews/train-tiny-cpu.json points at .twinflow/test-models/tiny-llama-reviews
     const started = Date.now();
     const { stdout } = await promisify(execFile)(path.join(PROJECT_ROOT, 'bin', 'twinflow'), ['train', '-c', 'examples/reviews/train-tiny-cpu.json', '--json'], {
       cwd: PROJECT_ROOT,

@@ -174,6 +174,8 @@ describe('make demo, twice', () => {
     expect(report.trainSkipped).toBeUndefined();
     expect(report.train!.report.markdown).toContain('| model | text ROUGE-Lsum | ratings RMSE |');
     expect(report.train!.report.markdown).toMatch(/\| tiny-llama-lora \| \d\.\d{4} \|/);
+    // The example's run learns its task: its gate (beat both no-LLM floors) passes, and the dry run writes the files.
+    expect(report.train!.publish).toMatchObject({ gatePassed: true, dryRun: true });
     expect(text).toContain('| model | text ROUGE-Lsum | ratings RMSE |');
     expect(report.train!.report.chartUri).toMatch(/^s3:\/\/.+\/report\/chart\.svg$/);
     expect(fs.readFileSync(report.chartFile!, 'utf8')).toContain('<svg');

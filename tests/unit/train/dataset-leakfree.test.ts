@@ -113,17 +113,26 @@ describe('n-gram decontamination', () => {
   });
 });
 
-describe('the shipped example dataset', () => {
-  const config = trainInputSchema.parse(JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'examples/reviews/train-tiny-cpu.json'), 'utf8')));
+// The two shipped example datasets, each with the config that trains on it: the reference run's companies (60 records,
+// 2 exact and 2 near duplicates) and the tiny CPU example's reviews from notes (600 records, no duplicates).
+describe.each([
+  { config: 'train.json', records: 'companies.jsonl', writer: 'make_companies.py', count: 60, kept: 56 },
+  { config: 'train-tiny-cpu.json', records: 'from-notes.jsonl', writer: 'make_from_notes.py', count: 600, kept: 600 },
+])('the shipped example dataset $records', ({ config: configFile, records: recordsFile, writer, count, kept }) => {
+  const config = trainInputSchema.parse(JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'examples/reviews', configFile), 'utf8')));
   const spec = config.dataset as Extract<typeof config.dataset, { source: unknown }>;
   const source = spec.source as Extract<typeof spec.source, { kind: 'records' }>;
-  const records = parseRecords(fs.readFileSync(path.join(PROJECT_ROOT, 'examples/reviews/companies.jsonl'), 'utf8'), 'jsonl', 'companies.jsonl');
+  const records = parseRecords(fs.readFileSync(path.join(PROJECT_ROOT, 'examples/reviews', recordsFile), 'utf8'), 'jsonl', recordsFile);
   const examples = nearDedupe(exactDedupe(records.map((r) => recordToExample(r, source, spec.format)), dedupeText).kept, dedupeText, spec.dedupe).kept;
   const sentences = (e: Example) =>
     parseOutput(e.messages.at(-1)!.content, spec.format)
       .text.split(/(?<=[.!?])\s+|\n/)
       .map(normalizeForDedupe)
       .filter(Boolean);
+
+  it('is the config\'s own records file', () => {
+    expect(path.basename(source.uri)).toBe(recordsFile);
+  });
 
   it.each([1, 7, 42, 99])('has no test sentence verbatim in train and nothing for decontamination to find (seed %i)', (seed) => {
     for (const f of [{ ...spec.split, seed }, { validation: 0.1, test: 0.1, seed }]) {
@@ -135,9 +144,9 @@ describe('the shipped example dataset', () => {
     }
   });
 
-  it('is what make_companies.py writes: 60 records, 2 exact and 2 near duplicates, every other review sentence unique', () => {
-    expect(records).toHaveLength(60);
-    expect(examples).toHaveLength(56);
+  it(`is what ${writer} writes: ${count} records, ${kept} after deduplication, every review sentence of those unique`, () => {
+    expect(records).toHaveLength(count);
+    expect(examples).toHaveLength(kept);
     const all = examples.flatMap(sentences);
     expect(new Set(all).size).toBe(all.length);
   });

@@ -164,38 +164,53 @@ describe('the tiny example gate', () => {
   const config = trainInputSchema.parse(JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'examples/reviews/train-tiny-cpu.json'), 'utf8')));
   const gate = config.publish!.gate;
   const row = (model: string, kind: ModelEvaluation['kind'], m: Partial<ModelEvaluation>): ModelEvaluation => ({
-    model, kind, count: 6, rougeLsum: null, ratingsRmse: null, ratingsMae: null, formatCompliance: 0, ratedCount: 0, perKeyRmse: {}, predictionsUri: 's3://b/p', resultsUri: 's3://b/r', coverage: 0, unparsed: 6, ...m,
+    model, kind, count: 60, rougeLsum: null, ratingsRmse: null, ratingsMae: null, formatCompliance: 0, ratedCount: 0, perKeyRmse: {}, predictionsUri: 's3://b/p', resultsUri: 's3://b/r', coverage: 0, unparsed: 60, ...m,
   });
-  // Measured on the shipped example (seed 42 split, 6 test examples) with the tiny Llama of tests/integration/train:
-  // the floors, the untrained model and the model after the example's 20 CPU steps.
-  const floors = [row('train-mean', 'baseline', { rougeLsum: null, ratingsRmse: 1.0627, coverage: 1, unparsed: 0 }), row('nearest-train', 'baseline', { rougeLsum: 0.2684, ratingsRmse: 1.3994, coverage: 1, unparsed: 0 })];
+  // Measured on the shipped example (seed 42 split: 540 train / 60 test examples) through the train workflow with the
+  // example's tiny Llama (tests/integration/train/example-gate.test.ts): the floors, the untrained model (one step)
+  // and the example's own 1,500-step run.
+  const floors = [row('train-mean', 'baseline', { rougeLsum: null, ratingsRmse: 1.3678, coverage: 1, unparsed: 0 }), row('nearest-train', 'baseline', { rougeLsum: 0.3176, ratingsRmse: 0.9916, coverage: 1, unparsed: 0 })];
+
+  it('is the same run in compare-tiny-cpu.json, which adds two variants, a review and the variant to publish', () => {
+    const compare = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'examples/reviews/compare-tiny-cpu.json'), 'utf8')) as Record<string, unknown>;
+    const tiny = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'examples/reviews/train-tiny-cpu.json'), 'utf8')) as Record<string, unknown>;
+    const { name, variants, review, publish, ...rest } = compare;
+    const { name: tinyName, publish: tinyPublish, ...tinyRest } = tiny;
+    expect(rest).toEqual(tinyRest);
+    expect({ ...(publish as object), variant: undefined }).toEqual(tinyPublish);
+    expect(name).not.toBe(tinyName);
+    expect((variants as Array<{ name: string }>).map((v) => v.name)).toContain((publish as { variant: string }).variant);
+    expect(trainInputSchema.parse(compare).review).toEqual(review);
+  });
 
   it('is a gate that can fail: the floors are evaluated and the gate names them', () => {
     expect(config.evaluation.floors).toEqual(['train-mean', 'nearest-train']);
     expect(gate).toEqual({ minCoverage: 0.5, beatBaseline: ['train-mean', 'nearest-train'] });
   });
 
-  it('fails an untrained model (random text, no ratings line) and passes a model that learned the task', () => {
-    const untrained = row('tiny-llama-lora', 'fine-tuned', { rougeLsum: 0.0178, ratingsRmse: 2.9791, coverage: 0, unparsed: 6 });
+  it('fails an untrained model (random text, no ratings line) and passes the trained example run', () => {
+    const untrained = row('tiny-llama-lora', 'fine-tuned', { rougeLsum: 0.0062, ratingsRmse: 3.2197, coverage: 0, unparsed: 60 });
     const no = checkGate(gate, untrained, floors);
     expect(no.passed).toBe(false);
     expect(no.reasons).toEqual([
       'FAIL: ratings coverage 0.0000 ≥ 0.5',
-      'FAIL: ratings RMSE 2.9791 < train-mean 1.0627',
-      'FAIL: ROUGE-Lsum 0.0178 > nearest-train 0.2684',
-      'FAIL: ratings RMSE 2.9791 < nearest-train 1.3994',
+      'FAIL: ratings RMSE 3.2197 < train-mean 1.3678',
+      'FAIL: ROUGE-Lsum 0.0062 > nearest-train 0.3176',
+      'FAIL: ratings RMSE 3.2197 < nearest-train 0.9916',
     ]);
-    const trained = row('tiny-llama-lora', 'fine-tuned', { rougeLsum: 0.41, ratingsRmse: 0.95, coverage: 1, unparsed: 0, formatCompliance: 1 });
+    const trained = row('tiny-llama-lora', 'fine-tuned', { rougeLsum: 0.3807, ratingsRmse: 0.3354, coverage: 1, unparsed: 0, formatCompliance: 1 });
     const yes = checkGate(gate, trained, floors);
     expect(yes.reasons.filter((r) => r.startsWith('FAIL'))).toEqual([]);
     expect(yes.passed).toBe(true);
     // Beating only one floor is not enough, and a margin makes the comparison stricter.
-    expect(checkGate(gate, { ...trained, rougeLsum: 0.2 }, floors).passed).toBe(false);
-    expect(checkGate({ ...gate, beatMargin: 0.2 }, trained, floors).reasons).toContain('FAIL: ratings RMSE 0.9500 < train-mean 1.0627 by 0.2');
+    expect(checkGate(gate, { ...trained, rougeLsum: 0.3 }, floors).passed).toBe(false);
+    expect(checkGate(gate, { ...trained, ratingsRmse: 1.1 }, floors).passed).toBe(false);
+    expect(checkGate({ ...gate, beatMargin: 0.7 }, trained, floors).reasons).toContain('FAIL: ratings RMSE 0.3354 < nearest-train 0.9916 by 0.7');
   });
 
-  it('also fails the 20-step tiny model, which learns nothing the floors do not already know', () => {
-    const tiny = row('tiny-llama-lora', 'fine-tuned', { rougeLsum: 0, ratingsRmse: 2.9791, coverage: 0, unparsed: 6 });
-    expect(checkGate(gate, tiny, floors).passed).toBe(false);
+  it('fails a model that writes good ratings for only some of the examples', () => {
+    // Ratings read for 40% of the test examples: under the coverage floor whatever their error.
+    const partial = row('tiny-llama-lora', 'fine-tuned', { rougeLsum: 0.39, ratingsRmse: 2.1, parsedRmse: 0.2, coverage: 0.4, unparsed: 36 });
+    expect(checkGate(gate, partial, floors).reasons).toContain('FAIL: ratings coverage 0.4000 ≥ 0.5');
   });
 });
