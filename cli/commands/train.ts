@@ -95,11 +95,11 @@ export function formatTrainResult(r: TrainResult): string {
     r.report.markdown,
     '',
     `dataset   ${r.dataset.name}@${r.dataset.version}  ${r.dataset.manifestUri}`,
-    `adapter   ${r.fineTune.adapterUri}${r.fineTune.mergedUri ? `  merged ${r.fineTune.mergedUri}` : ''}  (${r.fineTune.metrics.globalStep} steps, loss ${fmtNum(r.fineTune.metrics.trainLoss)})`,
+    `adapter   ${r.fineTune.adapterUri}${r.fineTune.mergedUri ? `  merged ${r.fineTune.mergedUri}` : ''}  (${r.fineTune.metrics.globalStep} steps, mean training loss ${fmtNum(r.fineTune.metrics.trainLoss)})`,
     `report    ${r.report.reportUri}`,
     `chart     ${r.report.chartUri}`,
     ...(r.report.reviewUri ? [`review    ${r.report.reviewUri}`] : []),
-    ...(r.variants ?? []).map((v) => `variant   ${v.name}: ${v.fineTune.adapterUri} (${v.fineTune.metrics.globalStep} steps, loss ${fmtNum(v.fineTune.metrics.trainLoss)})`),
+    ...(r.variants ?? []).map((v) => `variant   ${v.name}: ${v.fineTune.adapterUri} (${v.fineTune.metrics.globalStep} steps, mean training loss ${fmtNum(v.fineTune.metrics.trainLoss)})`),
     ...(r.review ? [`decision  ${describeOutcome(r.review)}`] : []),
   ];
   if (r.publish) {

@@ -684,6 +684,7 @@ export interface ReportRef {
 export interface FineTuneResult {
   adapterUri: string;
   mergedUri?: string;
+  /** trainLoss is the mean over the whole run (the Trainer's training_loss), not the last step's; the loss curve has those. */
   metrics: { trainLoss: number; runtimeSeconds: number; trainTokens: number; globalStep: number };
   /** TensorBoard event files of the run (`tensorboard --logdir`), and its loss curve (SVG). */
   tensorboardUri?: string;
