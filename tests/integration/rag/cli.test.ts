@@ -15,11 +15,10 @@ import { createDeps } from '../../../activities/deps';
 import { TwinflowClient } from '../../../client';
 import { ArtifactStore } from '../../../lib/artifacts';
 import { PROJECT_ROOT } from '../../../lib/config';
-import { LanceDBStore } from '../../../lib/vectorstore/lancedb';
 import { TEST_ENV, testConfig } from '../../harness/stack';
 import { withWorker } from '../../harness/worker';
 import { startOpenAIChatServer, type OpenAIChatServer } from '../../helpers/openai-chat-server';
-import { buildFixtureIndex, MODELS_DIR, testEmbedder } from './support/fixture-index';
+import { MODELS_DIR, writeFixtureIndex } from './support/fixture-index';
 
 const run = promisify(execFile);
 const PAGES = ['002', 'aclu', 'bbc-1', 'cnet', 'spiceworks', 'theverge'];
@@ -28,14 +27,7 @@ let llmServer: OpenAIChatServer;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'twinflow-rag-cli-'));
-  const store = new LanceDBStore({ uri: path.join(dir, 'lancedb') });
-  const { embedder, close } = await testEmbedder();
-  try {
-    await buildFixtureIndex({ store, collection: 'pages', embedder, pages: PAGES });
-  } finally {
-    await store.close();
-    await close();
-  }
+  await writeFixtureIndex(path.join(dir, 'lancedb'), 'pages', PAGES);
   llmServer = await startOpenAIChatServer({ respond: () => ({ content: 'Obama called gun laws his biggest frustration [1].' }) });
 });
 

@@ -21,10 +21,9 @@ import { TwinflowClient } from '../../../client';
 import { PROJECT_ROOT } from '../../../lib/config';
 import { parseOutput } from '../../../lib/metrics/output-format';
 import type { TrainInput, TrainResult } from '../../../lib/schemas/train';
-import { LanceDBStore } from '../../../lib/vectorstore/lancedb';
 import { reviewFormat } from '../../helpers/company-reviews';
 import { TEST_ENV, testConfig } from '../../harness/stack';
-import { buildFixtureIndex, MODELS_DIR, testEmbedder } from '../rag/support/fixture-index';
+import { MODELS_DIR, writeFixtureIndex } from '../rag/support/fixture-index';
 import { untilReview } from './review-fixtures';
 import { reviewsTinyModelDir } from './tiny-model';
 
@@ -58,14 +57,7 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'twinflow-example-compare-'));
   reviewsTinyModelDir();
   // The user's data for `ask`: the fixture site, cleaned, chunked, embedded and loaded by the feature pipeline's functions.
-  const store = new LanceDBStore({ uri: path.join(dir, 'lancedb') });
-  const { embedder, close } = await testEmbedder();
-  try {
-    await buildFixtureIndex({ store, collection: 'site', embedder, pages: ['bbc-1'] });
-  } finally {
-    await store.close();
-    await close();
-  }
+  await writeFixtureIndex(path.join(dir, 'lancedb'), 'site', ['bbc-1']);
 }, 900_000);
 
 afterAll(() => {

@@ -13,8 +13,7 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../../lib/config';
-import { LanceDBStore } from '../../../lib/vectorstore/lancedb';
-import { buildFixtureIndex, MODELS_DIR, testEmbedder } from '../rag/support/fixture-index';
+import { MODELS_DIR, writeFixtureIndex } from '../rag/support/fixture-index';
 import { tinyModelDir, TRAINER_PYTHON } from './tiny-model';
 
 const run = promisify(execFile);
@@ -54,14 +53,7 @@ beforeAll(async () => {
   adapter = done!.adapter_dir!;
 
   // The user's data: the fixture site, cleaned, chunked, embedded and loaded by the feature pipeline's functions.
-  const store = new LanceDBStore({ uri: path.join(dir, 'lancedb') });
-  const { embedder, close } = await testEmbedder();
-  try {
-    await buildFixtureIndex({ store, collection: 'site', embedder, pages: ['bbc-1', 'spiceworks'] });
-  } finally {
-    await store.close();
-    await close();
-  }
+  await writeFixtureIndex(path.join(dir, 'lancedb'), 'site', ['bbc-1', 'spiceworks']);
 }, 900_000);
 
 afterAll(() => {

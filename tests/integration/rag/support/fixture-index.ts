@@ -108,3 +108,18 @@ export async function buildFixtureIndex(opts: { store: VectorStore; collection: 
   const docIdOf = new Map(docs.map((d) => [new URL(d.url!).pathname.split('/').find(Boolean)!, d.docId]));
   return { docs, docIdOf, chunks: points.length, parents: parents.length };
 }
+
+/**
+ * A user's LanceDB folder holding the fixture pages, for tests whose CLI commands (`ask`, `search`) open it
+ * themselves: built with the test embedder, then store and embedder closed so the commands own the folder.
+ */
+export async function writeFixtureIndex(uri: string, collection: string, pages: string[]): Promise<void> {
+  const store = new LanceDBStore({ uri });
+  const { embedder, close } = await testEmbedder();
+  try {
+    await buildFixtureIndex({ store, collection, embedder, pages });
+  } finally {
+    await store.close();
+    await close();
+  }
+}
