@@ -262,7 +262,8 @@ export async function syncOnEvents(rawInput: SyncOnEventsInput): Promise<SyncOnE
 
   /** sourceId → keys, or 'all' for the whole source. */
   const pending = new Map<string, Set<string> | 'all'>();
-  const status: SyncOnEventsStatus = { syncs: input.syncsBefore, events: 0, pendingKeys: 0, phase: 'idle' };
+  const totals = { inserted: 0, updated: 0, deleted: 0, unchanged: 0, retained: 0, ...input.totalsBefore };
+  const status: SyncOnEventsStatus = { syncs: input.syncsBefore, events: 0, pendingKeys: 0, phase: 'idle', totals };
 
   const add = (sourceId: string, keys: string[] | 'all') => {
     const cur = pending.get(sourceId);
@@ -300,7 +301,7 @@ export async function syncOnEvents(rawInput: SyncOnEventsInput): Promise<SyncOnE
     if (pending.size === 0) {
       status.phase = 'idle';
       if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS) {
-        await continueAsNew<typeof syncOnEvents>({ ...rawInput, pending: [], syncsBefore: status.syncs });
+        await continueAsNew<typeof syncOnEvents>({ ...rawInput, pending: [], syncsBefore: status.syncs, totalsBefore: totals });
       }
       if (!(await condition(() => pending.size > 0, input.idleMs))) return { ...status, pendingKeys: 0 };
     }
@@ -326,6 +327,7 @@ export async function syncOnEvents(rawInput: SyncOnEventsInput): Promise<SyncOnE
         args: [{ ...input.sync, only }],
       });
       status.lastResult = { documents: result.documents, chunks: result.chunks, failedSources: result.failedSources };
+      for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += result.documents[k];
       status.lastError = undefined;
       failures = 0;
     } catch (err) {
@@ -337,13 +339,17 @@ export async function syncOnEvents(rawInput: SyncOnEventsInput): Promise<SyncOnE
         // Nothing is lost: the keys go back and are synced after a pause (the nightly pull sync is the backstop).
         for (const o of only) add(o.sourceId, o.keys ?? 'all');
         failures += 1;
-        await sleep(Math.min(600_000, 5_000 * 2 ** Math.min(failures, 7)));
+        const pause = Math.min(600_000, 5_000 * 2 ** Math.min(failures, 7));
+        status.phase = 'backoff';
+        status.retryAt = new Date(Date.now() + pause).toISOString();
+        await sleep(pause);
+        status.retryAt = undefined;
       }
     }
     status.syncs += 1;
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS) {
       const carried = [...pending].map(([sourceId, keys]) => ({ sourceId, keys: keys === 'all' ? [] : [...keys] }));
-      await continueAsNew<typeof syncOnEvents>({ ...rawInput, pending: carried, syncsBefore: status.syncs });
+      await continueAsNew<typeof syncOnEvents>({ ...rawInput, pending: carried, syncsBefore: status.syncs, totalsBefore: totals });
     }
   }
 }

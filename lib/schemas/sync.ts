@@ -223,6 +223,10 @@ export const syncOnEventsInputSchema = z
     /** Carried over by continue-as-new. */
     pending: z.array(z.object({ sourceId: z.string(), keys: z.array(z.string()) })).default([]),
     syncsBefore: z.number().int().min(0).default(0),
+    /** Carried over by continue-as-new: the document counts of the syncs before. */
+    totalsBefore: z
+      .object({ inserted: z.number().int().min(0), updated: z.number().int().min(0), deleted: z.number().int().min(0), unchanged: z.number().int().min(0), retained: z.number().int().min(0) })
+      .optional(),
   })
   .strict();
 export type SyncOnEventsInput = z.input<typeof syncOnEventsInputSchema>;
@@ -231,9 +235,14 @@ export interface SyncOnEventsStatus {
   syncs: number;
   events: number;
   pendingKeys: number;
-  phase: 'idle' | 'debouncing' | 'syncing';
+  /** 'backoff': the last sync failed; its keys are pending again and the next try is at `retryAt`. */
+  phase: 'idle' | 'debouncing' | 'syncing' | 'backoff';
+  /** The document counts summed over every sync this debouncer ran (a burst may be split over several syncs). */
+  totals: DocumentCounts;
   lastResult?: Pick<SyncResult, 'documents' | 'chunks' | 'failedSources'>;
   lastError?: string;
+  /** When the next try of a failed sync starts (ISO time), while in 'backoff'. */
+  retryAt?: string;
 }
 
 export function syncOnEventsWorkflowId(collection: string): string {
