@@ -43,6 +43,11 @@ let config: ReturnType<typeof testConfig>;
 let deps: Deps;
 let webhook: RunningWebhook;
 let twinflow: TwinflowClient;
+let stopWorker: () => void;
+let workerRun: Promise<void>;
+/** Set by a test: the next sync fails at its first step, as a real one does when the store is down. */
+let failNextSync = false;
+let injectedFailures = 0;
 const sync = syncInputSchema.parse({ collection, sources: [{ type: 's3', id: 'inbox', prefix: 'inbox/' }], cleaning: { minChars: 40 } });
 
 beforeAll(async () => {
@@ -65,9 +70,27 @@ beforeAll(async () => {
     notifications: { arn: WEBHOOK_TARGET_ARN, prefixes: [{ bucket: BUCKET, prefix: 'inbox/' }] },
   });
   await minioUp(minio, () => undefined);
+  // One worker for the whole file, as in production: events that arrive between two tests are worked on at once
+  // (a worker per test left them waiting for the next one, and each test then waited on the one before).
+  const activities = createActivities(deps);
+  const withInjectedFailure = {
+    ...activities,
+    resolveIndex: async (...args: Parameters<typeof activities.resolveIndex>) => {
+      if (failNextSync) {
+        failNextSync = false;
+        injectedFailures += 1;
+        throw ApplicationFailure.nonRetryable('injected: the vector store is unreachable', 'StoreUnavailable');
+      }
+      return activities.resolveIndex(...args);
+    },
+  };
+  const stopped = new Promise<void>((resolve) => (stopWorker = resolve));
+  workerRun = withWorker(config, withInjectedFailure, () => stopped, { taskQueue });
 }, 120_000);
 
 afterAll(async () => {
+  stopWorker?.();
+  await workerRun;
   await twinflow?.client.workflow.getHandle(syncOnEventsWorkflowId(collection)).terminate('test over').catch(() => undefined);
   await twinflow?.close();
   await webhook?.close();
@@ -106,96 +129,80 @@ const status = () => twinflow.client.workflow.getHandle(syncOnEventsWorkflowId(c
 
 describe('push: bucket notifications → webhook → debounced sync', () => {
   it('makes a dropped document searchable within seconds, and a deleted one disappear', async () => {
-    await withWorker(config, createActivities(deps), async () => {
-      const key = 'inbox/volcano.md';
-      const t0 = Date.now();
-      await deps.artifacts.putBytes(key, note(11), 'text/markdown');
-      await until('the put is in the store', async () => (await docCount(s3DocId(BUCKET, key))) > 0);
-      const latency = Date.now() - t0;
-      expect(latency).toBeLessThan(30_000);
-      const embedder = await deps.cachedEmbedder();
-      const hits = await (await deps.vectorStore()).search(collection, { vector: await embedder.embedQuery('shield volcanoes and basaltic lava'), limit: 1 });
-      expect(hits[0]!.payload).toMatchObject({ location: `s3://${BUCKET}/${key}`, sourceType: 's3', sourceId: 'inbox' });
+    const key = 'inbox/volcano.md';
+    const t0 = Date.now();
+    await deps.artifacts.putBytes(key, note(11), 'text/markdown');
+    await until('the put is in the store', async () => (await docCount(s3DocId(BUCKET, key))) > 0);
+    const latency = Date.now() - t0;
+    expect(latency).toBeLessThan(30_000);
+    const embedder = await deps.cachedEmbedder();
+    const hits = await (await deps.vectorStore()).search(collection, { vector: await embedder.embedQuery('shield volcanoes and basaltic lava'), limit: 1 });
+    expect(hits[0]!.payload).toMatchObject({ location: `s3://${BUCKET}/${key}`, sourceType: 's3', sourceId: 'inbox' });
 
-      await deps.artifacts.delete(key);
-      await until('the delete is reflected', async () => (await docCount(s3DocId(BUCKET, key))) === 0);
-      expect((await status()).lastError).toBeUndefined();
-    }, { taskQueue });
+    await deps.artifacts.delete(key);
+    await until('the delete is reflected', async () => (await docCount(s3DocId(BUCKET, key))) === 0);
+    expect((await status()).lastError).toBeUndefined();
   });
 
   it('treats an object that is gone by the time it is read as a delete, not an error', async () => {
-    await withWorker(config, createActivities(deps), async () => {
-      const key = 'inbox/short-lived.md';
-      await deps.artifacts.putBytes(key, note(3), 'text/markdown');
-      await until('it is loaded', async () => (await docCount(s3DocId(BUCKET, key))) > 0);
-      await until('the debouncer is idle', async () => (await status()).phase === 'idle');
-      const before = await status();
-      // Rewritten and deleted within one quiet period: the sync reads the key and finds nothing. On a loaded machine
-      // the two events can reach the debouncer more than a quiet period apart and make two syncs: the first finds
-      // the object gone and deletes it, the second has nothing left to do. Either way it is one deletion, no error.
-      await deps.artifacts.putBytes(key, note(4), 'text/markdown');
-      await deps.artifacts.delete(key);
-      await until('the sync ran and nothing is pending', async () => {
-        const now = await status();
-        return now.syncs > before.syncs && now.phase === 'idle' && now.pendingKeys === 0 && now.totals.deleted > before.totals.deleted;
-      });
-      expect(await docCount(s3DocId(BUCKET, key))).toBe(0);
-      const s = await status();
-      expect(s.lastError).toBeUndefined();
-      expect(s.totals.deleted - before.totals.deleted).toBe(1);
-    }, { taskQueue });
+    const key = 'inbox/short-lived.md';
+    await deps.artifacts.putBytes(key, note(3), 'text/markdown');
+    await until('it is loaded', async () => (await docCount(s3DocId(BUCKET, key))) > 0);
+    await until('the debouncer is idle', async () => (await status()).phase === 'idle');
+    const before = await status();
+    // Rewritten and deleted within one quiet period: the sync reads the key and finds nothing. On a loaded machine
+    // the two events can reach the debouncer more than a quiet period apart and make two syncs: the first finds
+    // the object gone and deletes it, the second has nothing left to do. Either way it is one deletion, no error.
+    await deps.artifacts.putBytes(key, note(4), 'text/markdown');
+    await deps.artifacts.delete(key);
+    await until('the sync ran and nothing is pending', async () => {
+      const now = await status();
+      return now.syncs > before.syncs && now.phase === 'idle' && now.pendingKeys === 0 && now.totals.deleted > before.totals.deleted;
+    });
+    expect(await docCount(s3DocId(BUCKET, key))).toBe(0);
+    const s = await status();
+    expect(s.lastError).toBeUndefined();
+    expect(s.totals.deleted - before.totals.deleted).toBe(1);
   });
 
   it('runs one or two syncs for a burst of 50 puts, not 50', async () => {
-    await withWorker(config, createActivities(deps), async () => {
-      await until('the debouncer is idle', async () => (await status()).phase === 'idle');
-      const before = (await status()).syncs;
-      const keys = Array.from({ length: 50 }, (_, i) => `inbox/burst/note-${String(i).padStart(2, '0')}.md`);
-      await Promise.all(keys.map((k, i) => deps.artifacts.putBytes(k, note(100 + i), 'text/markdown')));
-      await until('all 50 are in the store', async () => {
-        const ids = new Set<string>();
-        for await (const p of (await deps.vectorStore()).scroll(collection, { must: [{ field: 'sourceId', eq: 'inbox' }] })) ids.add(p.payload.docId);
-        return keys.every((k) => ids.has(s3DocId(BUCKET, k)));
-      }, 80_000);
-      // Points are visible once loaded, before the sync that loaded them has finished: wait for it to finish.
-      await until('the debouncer is idle again', async () => {
-        const now = await status();
-        return now.phase === 'idle' && now.pendingKeys === 0;
-      });
-      const s = await status();
-      expect(s.syncs - before).toBeGreaterThanOrEqual(1);
-      expect(s.syncs - before).toBeLessThanOrEqual(2);
-      expect(s.events).toBeGreaterThanOrEqual(50);
-    }, { taskQueue });
+    await until('the debouncer is idle', async () => (await status()).phase === 'idle');
+    const before = (await status()).syncs;
+    const keys = Array.from({ length: 50 }, (_, i) => `inbox/burst/note-${String(i).padStart(2, '0')}.md`);
+    await Promise.all(keys.map((k, i) => deps.artifacts.putBytes(k, note(100 + i), 'text/markdown')));
+    await until('all 50 are in the store', async () => {
+      const ids = new Set<string>();
+      for await (const p of (await deps.vectorStore()).scroll(collection, { must: [{ field: 'sourceId', eq: 'inbox' }] })) ids.add(p.payload.docId);
+      return keys.every((k) => ids.has(s3DocId(BUCKET, k)));
+    }, 80_000);
+    // Points are visible once loaded, before the sync that loaded them has finished: wait for it to finish.
+    await until('the debouncer is idle again', async () => {
+      const now = await status();
+      return now.phase === 'idle' && now.pendingKeys === 0;
+    });
+    const s = await status();
+    expect(s.syncs - before).toBeGreaterThanOrEqual(1);
+    expect(s.syncs - before).toBeLessThanOrEqual(2);
+    expect(s.events).toBeGreaterThanOrEqual(50);
   }, 120_000);
+
   it('keeps the keys of a failed sync, says why and when it retries, and loads them on the retry', async () => {
-    const activities = createActivities(deps);
-    let failed = 0;
-    // The first sync fails where a real one would when the store is down: at its first step, not as bad input.
-    const failingOnce = {
-      ...activities,
-      resolveIndex: async (...args: Parameters<typeof activities.resolveIndex>) => {
-        if (failed++ === 0) throw ApplicationFailure.nonRetryable('injected: the vector store is unreachable', 'StoreUnavailable');
-        return activities.resolveIndex(...args);
-      },
-    };
-    await withWorker(config, failingOnce, async () => {
-      await until('the debouncer is idle', async () => (await status()).phase === 'idle');
-      const before = await status();
-      const key = 'inbox/after-outage.md';
-      await deps.artifacts.putBytes(key, note(7), 'text/markdown');
-      await until('the failed sync is backing off', async () => (await status()).phase === 'backoff');
-      const backingOff = await status();
-      expect(backingOff.lastError).toMatch(/vector store is unreachable/);
-      expect(backingOff.pendingKeys).toBe(1);
-      expect(Date.parse(backingOff.retryAt!)).toBeGreaterThan(Date.now());
-      await until('the retry loaded it', async () => (await docCount(s3DocId(BUCKET, key))) > 0, 90_000);
-      await until('the debouncer is idle again', async () => (await status()).phase === 'idle');
-      const after = await status();
-      expect(after.lastError).toBeUndefined();
-      expect(after.retryAt).toBeUndefined();
-      expect(after.totals.inserted - before.totals.inserted).toBe(1);
-      expect(failed).toBe(2);
-    }, { taskQueue });
+    await until('the debouncer is idle', async () => (await status()).phase === 'idle');
+    const before = await status();
+    const key = 'inbox/after-outage.md';
+    failNextSync = true;
+    await deps.artifacts.putBytes(key, note(7), 'text/markdown');
+    await until('the failed sync is backing off', async () => (await status()).phase === 'backoff');
+    const backingOff = await status();
+    expect(backingOff.lastError).toMatch(/vector store is unreachable/);
+    expect(backingOff.pendingKeys).toBe(1);
+    expect(Date.parse(backingOff.retryAt!)).toBeGreaterThan(Date.now());
+    await until('the retry loaded it', async () => (await docCount(s3DocId(BUCKET, key))) > 0, 90_000);
+    await until('the debouncer is idle again', async () => (await status()).phase === 'idle');
+    const after = await status();
+    expect(after.lastError).toBeUndefined();
+    expect(after.retryAt).toBeUndefined();
+    expect(after.totals.inserted - before.totals.inserted).toBe(1);
+    expect(injectedFailures).toBe(1);
   }, 150_000);
 });
