@@ -156,6 +156,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
     // 2. Fine-tune.
     state.stage = 'finetune';
     state.training = undefined;
+    state.generation = undefined; // the previous variant's answers are not this one's
     let fineTune: FineTuneResult = await gpu.fineTune({
       ...(cfg.variants && { variant: v.name }),
       baseModel: cfg.model.baseModel,

@@ -318,7 +318,8 @@ export async function fineTune(
           rewardMargin: num(m.reward_margin) ?? null,
         },
       }),
-      metrics: { trainLoss: num(m.train_loss) ?? 0, runtimeSeconds: num(m.runtime_seconds) ?? 0, trainTokens: num(m.train_tokens) ?? 0, globalStep: num(m.global_step) ?? 0 },
+      // A loss the trainer did not report is missing, not 0 (0 would read as a perfect fit).
+      metrics: { trainLoss: num(m.train_loss) ?? null, runtimeSeconds: num(m.runtime_seconds) ?? 0, trainTokens: num(m.train_tokens) ?? 0, globalStep: num(m.global_step) ?? 0 },
       resumedFromStep: progress.resumedFromStep ?? null,
       checkpoints,
       attempt,

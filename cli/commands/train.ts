@@ -51,7 +51,7 @@ export function readTrainConfig(file: string): TrainInput {
   return input as TrainInput;
 }
 
-const fmtNum = (v: number | undefined, digits = 4) => (v === undefined ? '-' : Number(v.toPrecision(digits)).toString());
+const fmtNum = (v: number | null | undefined, digits = 4) => (v === undefined || v === null ? '-' : Number(v.toPrecision(digits)).toString());
 function fmtEta(s: number | undefined): string {
   if (s === undefined) return '-';
   const h = Math.floor(s / 3600);
@@ -63,7 +63,11 @@ export function formatTrainProgress(p: TrainProgress): string {
   const parts = [`[${p.stage}]`];
   if (p.dataset) parts.push(`dataset ${p.dataset.version} (${p.dataset.counts.train}/${p.dataset.counts.validation}/${p.dataset.counts.test})`);
   const t = p.training;
-  if (t && (p.stage === 'finetune' || p.stage === 'generate')) {
+  if (t && p.stage === 'generate') {
+    // Training is over: its figures are the last step's, said so, and the live figure is the answers generated.
+    if (p.generation?.total) parts.push(`test answers ${p.generation.done}/${p.generation.total}`);
+    parts.push(`trained ${t.step} steps, last loss ${fmtNum(t.loss)}`);
+  } else if (t && (p.stage === 'finetune' || p.stage === 'dpo')) {
     parts.push(
       `step ${t.step}/${t.maxSteps || '?'}`,
       `loss ${fmtNum(t.loss)}`,
@@ -83,7 +87,7 @@ export function formatTrainProgress(p: TrainProgress): string {
 /** The bar's reading of a train run: training steps while fine-tuning, test answers while generating. */
 export function trainProgressView(p: TrainProgress): ProgressView {
   const line = formatTrainProgress(p);
-  if (p.stage === 'finetune' && p.training?.maxSteps) return { line, value: p.training.step, total: p.training.maxSteps };
+  if ((p.stage === 'finetune' || p.stage === 'dpo') && p.training?.maxSteps) return { line, value: p.training.step, total: p.training.maxSteps };
   if (p.stage === 'generate' && p.generation?.total) return { line, value: p.generation.done, total: p.generation.total };
   if (p.stage === 'done') return { line, value: 1, total: 1 };
   return { line };
@@ -95,11 +99,11 @@ export function formatTrainResult(r: TrainResult): string {
     r.report.markdown,
     '',
     `dataset   ${r.dataset.name}@${r.dataset.version}  ${r.dataset.manifestUri}`,
-    `adapter   ${r.fineTune.adapterUri}${r.fineTune.mergedUri ? `  merged ${r.fineTune.mergedUri}` : ''}  (${r.fineTune.metrics.globalStep} steps, mean training loss ${fmtNum(r.fineTune.metrics.trainLoss)})`,
+    `adapter   ${r.fineTune.adapterUri}${r.fineTune.mergedUri ? `  merged ${r.fineTune.mergedUri}` : ''}  (${r.fineTune.metrics.globalStep} steps, mean training loss ${r.fineTune.metrics.trainLoss === null ? 'not reported' : fmtNum(r.fineTune.metrics.trainLoss)})`,
     `report    ${r.report.reportUri}`,
     `chart     ${r.report.chartUri}`,
     ...(r.report.reviewUri ? [`review    ${r.report.reviewUri}`] : []),
-    ...(r.variants ?? []).map((v) => `variant   ${v.name}: ${v.fineTune.adapterUri} (${v.fineTune.metrics.globalStep} steps, mean training loss ${fmtNum(v.fineTune.metrics.trainLoss)})`),
+    ...(r.variants ?? []).map((v) => `variant   ${v.name}: ${v.fineTune.adapterUri} (${v.fineTune.metrics.globalStep} steps, mean training loss ${v.fineTune.metrics.trainLoss === null ? 'not reported' : fmtNum(v.fineTune.metrics.trainLoss)})`),
     ...(r.review ? [`decision  ${describeOutcome(r.review)}`] : []),
   ];
   if (r.publish) {
