@@ -181,6 +181,14 @@ export async function fineTune(
         fs.writeFileSync(evalFile, bytes);
       }
     }
+    // Generated preference pairs cost a generation over the whole train split: an earlier attempt's are put back where
+    // the trainer looks for them (it reuses them only if they were generated from the same inputs).
+    const pairsPrefix = `${runPrefix}/${stage}`;
+    if (input.dpo?.settings.pairs === 'generated') {
+      for (const name of GENERATED_PAIRS_FILES) {
+        if (await artifacts.exists(`${pairsPrefix}/${name}`)) fs.writeFileSync(path.join(dirs.out, name), await artifacts.getBytes(`${pairsPrefix}/${name}`));
+      }
+    }
     const baseModel = await downloadModelPrefix(artifacts, input.baseModel, settings.modelCacheDir, resources);
     let config: TrainerTrainConfig | TrainerDpoConfig;
     if (input.dpo) {
@@ -279,6 +287,15 @@ export async function fineTune(
             case 'checkpoint':
               onCheckpoint(ev);
               break;
+            case 'pairs': {
+              // Kept before training starts, so that a retry does not generate them again.
+              const files = [String(ev.path), String(ev.summary)].map((f) => ({ f, bytes: fs.readFileSync(f) }));
+              uploads = uploads.then(async () => {
+                for (const { f, bytes } of files) await artifacts.putBytes(`${pairsPrefix}/${path.basename(f)}`, bytes, 'application/x-ndjson');
+              });
+              uploads.catch(() => undefined);
+              break;
+            }
           }
         },
       }));
@@ -335,6 +352,9 @@ function readWorkerFile(file: string, resources: ResourcePolicy): Buffer {
   if (!fs.existsSync(file)) throw new TrainerError(`dpo.pairsUri: file not found on the GPU worker: ${file}`, 'config', null, '');
   return fs.readFileSync(file);
 }
+
+/** The trainer's generated-pairs files (trainer/src/twinflow_trainer/dpo.py generated_pairs). */
+const GENERATED_PAIRS_FILES = ['pairs.jsonl', 'pairs-summary.json'];
 
 async function uploadTracking(artifacts: ArtifactStore, done: TrainerEvent, prefix: string): Promise<{ tensorboardUri?: string; lossCurveUri?: string; pairsUri?: string }> {
   const out: { tensorboardUri?: string; lossCurveUri?: string; pairsUri?: string } = {};

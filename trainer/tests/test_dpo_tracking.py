@@ -138,6 +138,45 @@ def test_dpo_with_generated_rejected_answers(work: Path, trained: CliResult, tin
     for p in pairs:
         assert p["chosen"].startswith("The capital of") and p["rejected"] != p["chosen"]
         assert p["prompt"][-1]["role"] == "user"
+    # Announced as soon as they exist (the worker keeps them in S3 before training starts), with their summary.
+    announced = res.one("pairs")
+    assert announced["path"] == done["pairs_file"] and announced["pairs"] == len(pairs)
+    summary = json.loads(Path(announced["summary"]).read_text())
+    assert summary["pairs"] == len(pairs) and summary["dropped"] == done["metrics"]["pairs_dropped"]
+
+
+def test_dpo_retry_reuses_the_generated_pairs_of_the_same_inputs_only(work: Path, trained: CliResult, tiny_model: Path, train_file: Path) -> None:
+    first = work / "dpo-gen-first"
+    cfg = dpo_config(trained, tiny_model, train_file, first, rejected="generated", max_steps=1, generate_max_new_tokens=8)
+    res = run_cli("dpo", "--config", str(write_json(work / "dpo-gen-first.json", cfg)))
+    assert res.returncode == 0, res.stderr[-4000:]
+    done = res.one("done")
+
+    # A retried attempt: a fresh folder holding only what the worker put back from S3.
+    retry = work / "dpo-gen-retry"
+    retry.mkdir()
+    pairs = (first / "pairs.jsonl").read_text()
+    # Marked, so that reuse (rather than an identical regeneration) is what the run's output shows.
+    marked = pairs.replace('"rejected": "', '"rejected": "[kept] ', 1)
+    (retry / "pairs.jsonl").write_text(marked)
+    (retry / "pairs-summary.json").write_text((first / "pairs-summary.json").read_text())
+    res = run_cli("dpo", "--config", str(write_json(work / "dpo-gen-retry.json", {**cfg, "output_dir": str(retry)})))
+    assert res.returncode == 0, res.stderr[-4000:]
+    assert res.of("pairs") == [], "the pairs were generated again"
+    assert "reusing the" in res.stderr
+    again = res.one("done")
+    assert again["metrics"]["pairs"] == done["metrics"]["pairs"] and again["metrics"]["pairs_dropped"] == done["metrics"]["pairs_dropped"]
+    assert "[kept] " in Path(again["pairs_file"]).read_text()
+
+    # Other generation settings: the kept pairs do not describe this run, so they are generated again.
+    other = work / "dpo-gen-other"
+    other.mkdir()
+    (other / "pairs.jsonl").write_text(marked)
+    (other / "pairs-summary.json").write_text((first / "pairs-summary.json").read_text())
+    res = run_cli("dpo", "--config", str(write_json(work / "dpo-gen-other.json", {**cfg, "output_dir": str(other), "generate_max_new_tokens": 6})))
+    assert res.returncode == 0, res.stderr[-4000:]
+    assert len(res.of("pairs")) == 1
+    assert "[kept] " not in Path(res.one("done")["pairs_file"]).read_text()
 
 
 def test_dpo_config_errors_name_the_field(work: Path, tiny_model: Path, pairs_file: Path, trained: CliResult) -> None:

@@ -194,6 +194,9 @@ describe('train workflow with the DPO stage, on the real stack with the tiny mod
     const pairs = await deps.artifacts.readAllJsonl<{ id: string; prompt: Array<{ role: string; content: string }>; chosen: string; rejected: string }>(result.fineTune.pairsUri!);
     expect(result.fineTune.dpo).toMatchObject({ pairs: pairs.length, pairsDropped: train.length - pairs.length });
     expect(pairs.length).toBeGreaterThan(0);
+    // Their summary sits beside them (kept as soon as they were generated): a retried attempt reuses both.
+    const summary = await deps.artifacts.getJson<{ key: string; pairs: number; dropped: number }>(result.fineTune.pairsUri!.replace(/pairs\.jsonl$/, 'pairs-summary.json'));
+    expect(summary).toMatchObject({ pairs: pairs.length, dropped: train.length - pairs.length });
     for (const p of pairs) {
       const ex = byId.get(p.id)!;
       expect(ex).toBeDefined();
@@ -214,8 +217,10 @@ describe('train workflow with the DPO stage, on the real stack with the tiny mod
     expect(dpoEvents.filter((e) => e.event.event === 'checkpoint').map((e) => e.event.step)).toEqual([2, 4]);
     expect(result.fineTune).toMatchObject({ checkpoints: 2, attempt: 1, resumedFromStep: null });
 
-    // Progress of the DPO stage reached the workflow's query (signals), and the activity heartbeated its steps.
-    const dpoProgress = seen.progress.filter((p) => p.stage === 'dpo' && p.training && p.training.step > 0);
+    // Progress of the DPO stage reached the workflow's query (signals), and the activity heartbeated its steps. Four
+    // tiny steps can pass between two polls: the training figures stay in the state into 'generate' (reset when the
+    // DPO stage started, so they are DPO's), which a 300 ms poll does not miss.
+    const dpoProgress = seen.progress.filter((p) => (p.stage === 'dpo' || p.stage === 'generate') && p.training && p.training.step > 0);
     expect(dpoProgress.length).toBeGreaterThan(0);
     expect(dpoProgress.at(-1)!.training).toMatchObject({ maxSteps: 4, device: 'cpu' });
     // The server holds a heartbeat of the DPO activity (its details at most every 4 s, 0.8 × heartbeatTimeout: what
@@ -284,6 +289,40 @@ describe('train workflow with the DPO stage, on the real stack with the tiny mod
     const second = seen.heartbeats.filter((h) => h.attempt === 2);
     expect(second.length).toBeGreaterThan(0);
     expect(second.some((h) => h.details.checkpointKey === uploaded[0]!.key)).toBe(true);
+  });
+
+  it('generated pairs, the trainer killed after generating them: the retry reuses the kept pairs instead of generating again', async () => {
+    const dataset = generated?.dataset ?? expect.fail('needs the generated-pairs run and its dataset');
+    const pids: Array<{ pid: number; attempt: number; command: string }> = [];
+    const dpoEvents: Array<{ event: Record<string, unknown>; attempt: number }> = [];
+    const hooks: GpuHooks = {
+      onTrainerSpawn: (e) => pids.push(e),
+      onTrainerEvent: (e) => {
+        if (e.command !== 'dpo') return;
+        dpoEvents.push(e);
+        // Killed at its first DPO step: the pairs exist (and are being kept), no checkpoint does yet.
+        if (e.attempt === 1 && e.event.event === 'progress' && e.event.step === 1) process.kill(pids.find((p) => p.command === 'dpo' && p.attempt === 1)!.pid, 'SIGKILL');
+      },
+    };
+    const { result } = await withTrainWorkers(
+      config,
+      ({ client, taskQueue, gpuTaskQueue }) =>
+        runObserved(client, taskQueue, `train-dpo-gen-retry-${taskQueue}`, {
+          ...trainInput('it-dpo-generated-retry', gpuTaskQueue, { dpo: tinyDpo() as Dpo }),
+          dataset: { manifestUri: dataset.manifestUri },
+        } as TrainInput),
+      { hooks, deps },
+    );
+    const of = (attempt: number, name: string) => dpoEvents.filter((e) => e.attempt === attempt && e.event.event === name);
+    expect(pids.filter((p) => p.command === 'dpo').map((p) => p.attempt)).toEqual([1, 2]);
+    expect(of(1, 'pairs')).toHaveLength(1);
+    expect(of(2, 'pairs')).toHaveLength(0); // reused: no second generation
+    expect(of(2, 'progress').filter((e) => typeof e.event.done === 'number')).toHaveLength(0);
+    expect(result.fineTune).toMatchObject({ attempt: 2, resumedFromStep: null });
+    // The same pairs as the first attempt generated, and the same counts (the summary carries the dropped ones).
+    const kept = of(1, 'pairs')[0]!.event;
+    expect(result.fineTune.dpo).toMatchObject({ pairs: kept.pairs, pairsDropped: kept.dropped });
+    for (const p of pids) expect(alive(p.pid)).toBe(false);
   });
 
   it('refuses a dpo block the schema rejects at once, naming the field, before any activity', async () => {

@@ -14,6 +14,7 @@ event files and the loss curve are written as for SFT (tracking.py).
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -89,6 +90,44 @@ def generate_rejected(cfg: DpoConfig, base_model: str, device: str, refs: list[d
     return pairs, same
 
 
+def _generation_key(cfg: DpoConfig, base_model: str) -> str:
+    """What the generated pairs depend on: the references, the SFT adapter's weights and the generation settings."""
+    h = hashlib.sha256()
+    for f in [Path(cfg.pairs_file), *sorted(Path(cfg.adapter_dir).glob("adapter_model*"))]:
+        h.update(f.name.encode())
+        with f.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    h.update(json.dumps([base_model, cfg.chat_template, cfg.generate_max_new_tokens, cfg.seed], default=str).encode())
+    return h.hexdigest()
+
+
+def generated_pairs(cfg: DpoConfig, env: dict[str, Any], out: Path) -> tuple[list[dict[str, Any]], int]:
+    """The generated pairs, and how many were dropped; generated once per run.
+
+    Generating is the SFT model answering every training prompt: minutes to hours on a real model. The pairs are
+    written to ``pairs.jsonl`` with a ``pairs-summary.json`` that names what they were generated from, and announced
+    with a ``pairs`` event so the worker keeps them in S3; a retried attempt finds them back in its output folder and
+    reuses them when the summary matches (same references, adapter and settings), instead of paying again.
+    """
+    pairs_path, summary_path = out / "pairs.jsonl", out / "pairs-summary.json"
+    key = _generation_key(cfg, env["base_model"])
+    if pairs_path.is_file() and summary_path.is_file():
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        if summary.get("key") == key:
+            pairs = load_pairs(str(pairs_path), "pairs.jsonl")
+            log.info("reusing the %d preference pairs an earlier attempt generated", len(pairs))
+            return pairs, int(summary["dropped"])
+        log.info("pairs.jsonl was generated from other inputs: generating again")
+    pairs, dropped = generate_rejected(cfg, env["base_model"], env["device"], load_references(cfg.pairs_file, "pairs_file"))
+    # Kept with the run: what the model was trained to prefer is part of its lineage.
+    pairs_path.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs), encoding="utf-8")
+    summary_path.write_text(json.dumps({"key": key, "pairs": len(pairs), "dropped": dropped}), encoding="utf-8")
+    log.info("generated %d preference pairs (%d dropped: the model's answer was the reference)", len(pairs), dropped)
+    emit("pairs", path=str(pairs_path), summary=str(summary_path), pairs=len(pairs), dropped=dropped)
+    return pairs, dropped
+
+
 def _to_conversational(p: dict[str, Any]) -> dict[str, Any]:
     return {
         "prompt": p["prompt"],
@@ -143,16 +182,9 @@ def run_dpo(cfg: DpoConfig) -> None:
 
     dropped = 0
     if cfg.rejected == "generated":
-        pairs_path = out / "pairs.jsonl"
-        if env["resume"] and pairs_path.is_file():
-            pairs = load_pairs(str(pairs_path), "pairs_file")
-        else:
-            pairs, dropped = generate_rejected(cfg, env["base_model"], env["device"], load_references(cfg.pairs_file, "pairs_file"))
-            # Kept with the run: what the model was trained to prefer is part of its lineage.
-            pairs_path.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs), encoding="utf-8")
+        pairs, dropped = generated_pairs(cfg, env, out)
         if not pairs:
             raise ConfigError("pairs_file: every generated answer equals its reference: no preference pair to learn from")
-        log.info("generated %d preference pairs (%d dropped: the model's answer was the reference)", len(pairs), dropped)
     else:
         pairs = load_pairs(cfg.pairs_file, "pairs_file")
     eval_pairs = load_pairs(cfg.eval_file, "eval_file") if cfg.eval_file else None
