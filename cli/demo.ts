@@ -37,7 +37,7 @@ import { formatTrainProgress, formatTrainResult, readTrainConfig } from './comma
 import { createLocalWorkers, runWithWorkers } from './shared/local-workers';
 import { watch } from './shared/watch';
 import { DEMO_SITE_PORT_VARIABLE, startDemoSite } from './demo-site';
-import { ensureTinyModel } from './tiny-model';
+import { ensureExampleModel } from './tiny-model';
 
 export const DEMO_COLLECTION = 'demo';
 export const DEMO_TRAIN_CONFIG = path.join(PROJECT_ROOT, 'examples', 'reviews', 'train-tiny-cpu.json');
@@ -455,7 +455,7 @@ async function demoSteps(ctx: StepContext): Promise<Omit<DemoReport, 'elapsedMs'
     const input: TrainInput = readTrainConfig(DEMO_TRAIN_CONFIG);
     sub(`${rel(DEMO_TRAIN_CONFIG)}: a tiny Llama built for this example, ${input.training?.maxSteps ?? '?'} LoRA steps on CPU (2-3 minutes); published (dry run) only if it beats both no-LLM floors`);
     const baseModel = input.model.baseModel;
-    if (path.isAbsolute(baseModel)) await ensureTinyModel(baseModel, loadTrainerSettings(config).python, sub);
+    await ensureExampleModel(baseModel, loadTrainerSettings(config).python, sub);
     if (config.llm.baseUrl !== undefined || config.llm.apiKey !== undefined) {
       input.evaluation = { ...input.evaluation, baselines: [{ model: config.llm.model }] };
       sub(`baseline: ${config.llm.model}${config.llm.baseUrl ? ` at ${config.llm.baseUrl}` : ''}`);

@@ -48,7 +48,7 @@ function install(tmp: string, dir: string, stamp: string): void {
 }
 
 /** Builds `dir` unless it is built from its current recipe. */
-export async function ensureTinyModel(dir: string, python: string, log: (l: string) => void): Promise<void> {
+async function ensureTinyModel(dir: string, python: string, log: (l: string) => void): Promise<void> {
   const recipe = recipeFor(dir);
   const stamp = stampOf(recipe);
   if (isBuilt(dir, stamp)) return;
@@ -58,6 +58,15 @@ export async function ensureTinyModel(dir: string, python: string, log: (l: stri
   const c = buildCommand(python, tmp, recipe);
   await promisify(execFile)(c.python, c.args, { env: c.env });
   install(tmp, dir, stamp);
+}
+
+/**
+ * Builds the example's tiny model when a training config names its folder, and does nothing for any other base model:
+ * a folder of the user's own (a local checkpoint) is never replaced by a tiny one. The demo and `train --with-workers`
+ * both call this.
+ */
+export async function ensureExampleModel(baseModel: string, python: string, log: (l: string) => void): Promise<void> {
+  if (recipeFor(baseModel)) await ensureTinyModel(baseModel, python, log);
 }
 
 /** As ensureTinyModel, blocking (the tests call it where they need the folder's path). */

@@ -19,7 +19,7 @@ import { followRun, printJson, type ProgressView } from '../follow';
 import { serveReview } from '../review-server';
 import { localPathsOfTrain, withLocalWorkers } from '../shared/local-workers';
 import { addRunOutputOptions } from '../shared/run-output-options';
-import { ensureTinyModel, recipeFor } from '../tiny-model';
+import { ensureExampleModel } from '../tiny-model';
 
 interface TrainFlags {
   config?: string;
@@ -174,9 +174,7 @@ export function registerTrainCommand(program: Command): void {
     try {
       // An example's tiny model (examples/reviews/tiny-model.json) is built on first use: the workers are this
       // process's, so the folder the config names is on this machine.
-      if (flags.withWorkers && recipeFor(input.model.baseModel)) {
-        await ensureTinyModel(input.model.baseModel, loadTrainerSettings(config).python, (l) => console.error(l));
-      }
+      if (flags.withWorkers) await ensureExampleModel(input.model.baseModel, loadTrainerSettings(config).python, (l) => console.error(l));
       process.exitCode = await (flags.withWorkers ? withLocalWorkers(main, localPathsOfTrain(input)) : main());
     } finally {
       await client.close();
