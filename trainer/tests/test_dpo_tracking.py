@@ -126,11 +126,16 @@ def test_dpo_resumes_from_a_checkpoint_and_tensorboard_keeps_the_earlier_steps(
     assert [s for s, _ in scalars["train/loss"]] == [1, 2, 3, 4]
 
 
-def test_dpo_with_generated_rejected_answers(work: Path, trained: CliResult, tiny_model: Path, train_file: Path) -> None:
-    out = work / "dpo-generated"
-    cfg = dpo_config(trained, tiny_model, train_file, out, rejected="generated", max_steps=2, generate_max_new_tokens=8)
-    res = run_cli("dpo", "--config", str(write_json(work / "dpo-generated.json", cfg)))
+def generated_dpo(work: Path, name: str, cfg: dict[str, Any]) -> CliResult:
+    """One DPO run on generated pairs, which must succeed."""
+    res = run_cli("dpo", "--config", str(write_json(work / f"{name}.json", cfg)))
     assert res.returncode == 0, res.stderr[-4000:]
+    return res
+
+
+def test_dpo_with_generated_rejected_answers(work: Path, trained: CliResult, tiny_model: Path, train_file: Path) -> None:
+    cfg = dpo_config(trained, tiny_model, train_file, work / "dpo-generated", rejected="generated", max_steps=2, generate_max_new_tokens=8)
+    res = generated_dpo(work, "dpo-generated", cfg)
     done = res.one("done")
     pairs = [json.loads(line) for line in Path(done["pairs_file"]).read_text().splitlines()]
     assert pairs and done["metrics"]["pairs"] == len(pairs)
@@ -148,9 +153,7 @@ def test_dpo_with_generated_rejected_answers(work: Path, trained: CliResult, tin
 def test_dpo_retry_reuses_the_generated_pairs_of_the_same_inputs_only(work: Path, trained: CliResult, tiny_model: Path, train_file: Path) -> None:
     first = work / "dpo-gen-first"
     cfg = dpo_config(trained, tiny_model, train_file, first, rejected="generated", max_steps=1, generate_max_new_tokens=8)
-    res = run_cli("dpo", "--config", str(write_json(work / "dpo-gen-first.json", cfg)))
-    assert res.returncode == 0, res.stderr[-4000:]
-    done = res.one("done")
+    done = generated_dpo(work, "dpo-gen-first", cfg).one("done")
 
     # A retried attempt: a fresh folder holding only what the worker put back from S3.
     retry = work / "dpo-gen-retry"
@@ -160,8 +163,7 @@ def test_dpo_retry_reuses_the_generated_pairs_of_the_same_inputs_only(work: Path
     marked = pairs.replace('"rejected": "', '"rejected": "[kept] ', 1)
     (retry / "pairs.jsonl").write_text(marked)
     (retry / "pairs-summary.json").write_text((first / "pairs-summary.json").read_text())
-    res = run_cli("dpo", "--config", str(write_json(work / "dpo-gen-retry.json", {**cfg, "output_dir": str(retry)})))
-    assert res.returncode == 0, res.stderr[-4000:]
+    res = generated_dpo(work, "dpo-gen-retry", {**cfg, "output_dir": str(retry)})
     assert res.of("pairs") == [], "the pairs were generated again"
     assert "reusing the" in res.stderr
     again = res.one("done")
@@ -173,8 +175,7 @@ def test_dpo_retry_reuses_the_generated_pairs_of_the_same_inputs_only(work: Path
     other.mkdir()
     (other / "pairs.jsonl").write_text(marked)
     (other / "pairs-summary.json").write_text((first / "pairs-summary.json").read_text())
-    res = run_cli("dpo", "--config", str(write_json(work / "dpo-gen-other.json", {**cfg, "output_dir": str(other), "generate_max_new_tokens": 6})))
-    assert res.returncode == 0, res.stderr[-4000:]
+    res = generated_dpo(work, "dpo-gen-other", {**cfg, "output_dir": str(other), "generate_max_new_tokens": 6})
     assert len(res.of("pairs")) == 1
     assert "[kept] " not in Path(res.one("done")["pairs_file"]).read_text()
 

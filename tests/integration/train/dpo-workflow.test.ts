@@ -170,12 +170,29 @@ async function expectDpoAdapterUsedThroughout(activities: Scheduled, result: Tra
   expect(result.evaluations.map((e) => e.model)).toContain('tiny-dpo');
 }
 
+/** What a test sees of the trainer processes: every spawn, and the DPO trainer's events with their attempt. */
+function watchTrainer() {
+  const pids: Array<{ pid: number; attempt: number; command: string }> = [];
+  const dpoEvents: Array<{ event: Record<string, unknown>; attempt: number }> = [];
+  return {
+    pids,
+    dpoEvents,
+    onTrainerSpawn: (e: { pid: number; attempt: number; command: string }) => pids.push(e),
+    /** Records a DPO event; false for the SFT trainer's. */
+    recordDpo: (e: { command: string; event: Record<string, unknown>; attempt: number }) => e.command === 'dpo' && dpoEvents.push(e) > 0,
+    /** Attempt 1's DPO trainer process (the one the crash tests stop or kill). */
+    firstDpoPid: () => pids.find((p) => p.command === 'dpo' && p.attempt === 1)!.pid,
+    dpoAttempts: () => pids.filter((p) => p.command === 'dpo').map((p) => p.attempt),
+  };
+}
+
 describe('train workflow with the DPO stage, on the real stack with the tiny model', () => {
   let generated: TrainResult | undefined;
 
   it('generated pairs: the SFT model answers the train prompts (rejected) against their references (chosen), DPO trains on them, and its adapter is evaluated and published', async () => {
-    const dpoEvents: Array<{ event: Record<string, unknown>; attempt: number }> = [];
-    const hooks: GpuHooks = { onTrainerEvent: (e) => e.command === 'dpo' && dpoEvents.push(e) };
+    const trainer = watchTrainer();
+    const { dpoEvents } = trainer;
+    const hooks: GpuHooks = { onTrainerEvent: trainer.recordDpo };
     const started = Date.now();
     const { result, seen, activities } = await withTrainWorkers(
       config,
@@ -236,21 +253,20 @@ describe('train workflow with the DPO stage, on the real stack with the tiny mod
     const pairs = train.slice(0, 16).map((e) => ({ id: e.id, prompt: e.messages.slice(0, -1), chosen: e.messages.at(-1)!.content, rejected: 'I do not know this company.' }));
     const pairsUri = (await deps.artifacts.putJsonl(`it-dpo/${randomUUID()}/pairs.jsonl`, pairs)).uri;
 
-    const pids: Array<{ pid: number; attempt: number; command: string }> = [];
     const uploaded: Array<{ step: number; attempt: number; key: string }> = [];
-    const dpoEvents: Array<{ event: Record<string, unknown>; attempt: number }> = [];
+    const trainer = watchTrainer();
+    const { pids, dpoEvents } = trainer;
     const hooks: GpuHooks = {
-      onTrainerSpawn: (e) => pids.push(e),
+      onTrainerSpawn: trainer.onTrainerSpawn,
       onTrainerEvent: (e) => {
-        if (e.command !== 'dpo') return;
-        dpoEvents.push(e);
+        if (!trainer.recordDpo(e)) return;
         // Freeze the first DPO attempt at its first checkpoint, so the crash below lands right after its upload.
-        if (e.attempt === 1 && e.event.event === 'checkpoint' && uploaded.length === 0) process.kill(pids.find((p) => p.command === 'dpo' && p.attempt === 1)!.pid, 'SIGSTOP');
+        if (e.attempt === 1 && e.event.event === 'checkpoint' && uploaded.length === 0) process.kill(trainer.firstDpoPid(), 'SIGSTOP');
       },
       onCheckpointUploaded: (u) => {
         if (!u.key.includes('/dpo/checkpoints/')) return; // the SFT stage's final checkpoint
         uploaded.push(u);
-        if (u.attempt === 1 && uploaded.length === 1) process.kill(pids.find((p) => p.command === 'dpo' && p.attempt === 1)!.pid, 'SIGKILL');
+        if (u.attempt === 1 && uploaded.length === 1) process.kill(trainer.firstDpoPid(), 'SIGKILL');
       },
     };
     const started = Date.now();
@@ -271,7 +287,7 @@ describe('train workflow with the DPO stage, on the real stack with the tiny mod
     expect(result.fineTune.pairsUri).toBeUndefined(); // nothing generated: the pairs are the input's
 
     // The crash and the resume: attempt 1 uploaded checkpoint-2 under dpo/checkpoints and died; attempt 2 resumed there.
-    expect(pids.filter((p) => p.command === 'dpo').map((p) => p.attempt)).toEqual([1, 2]);
+    expect(trainer.dpoAttempts()).toEqual([1, 2]);
     expect(uploaded[0]).toMatchObject({ step: 2, attempt: 1 });
     expect(uploaded[0]!.key).toMatch(/\/dpo\/checkpoints\/checkpoint-2$/);
     expect(result.fineTune).toMatchObject({ attempt: 2, resumedFromStep: 2 });
@@ -293,15 +309,14 @@ describe('train workflow with the DPO stage, on the real stack with the tiny mod
 
   it('generated pairs, the trainer killed after generating them: the retry reuses the kept pairs instead of generating again', async () => {
     const dataset = generated?.dataset ?? expect.fail('needs the generated-pairs run and its dataset');
-    const pids: Array<{ pid: number; attempt: number; command: string }> = [];
-    const dpoEvents: Array<{ event: Record<string, unknown>; attempt: number }> = [];
+    const trainer = watchTrainer();
+    const { pids, dpoEvents } = trainer;
     const hooks: GpuHooks = {
-      onTrainerSpawn: (e) => pids.push(e),
+      onTrainerSpawn: trainer.onTrainerSpawn,
       onTrainerEvent: (e) => {
-        if (e.command !== 'dpo') return;
-        dpoEvents.push(e);
+        if (!trainer.recordDpo(e)) return;
         // Killed at its first DPO step: the pairs exist (and are being kept), no checkpoint does yet.
-        if (e.attempt === 1 && e.event.event === 'progress' && e.event.step === 1) process.kill(pids.find((p) => p.command === 'dpo' && p.attempt === 1)!.pid, 'SIGKILL');
+        if (e.attempt === 1 && e.event.event === 'progress' && e.event.step === 1) process.kill(trainer.firstDpoPid(), 'SIGKILL');
       },
     };
     const { result } = await withTrainWorkers(
@@ -314,7 +329,7 @@ describe('train workflow with the DPO stage, on the real stack with the tiny mod
       { hooks, deps },
     );
     const of = (attempt: number, name: string) => dpoEvents.filter((e) => e.attempt === attempt && e.event.event === name);
-    expect(pids.filter((p) => p.command === 'dpo').map((p) => p.attempt)).toEqual([1, 2]);
+    expect(trainer.dpoAttempts()).toEqual([1, 2]);
     expect(of(1, 'pairs')).toHaveLength(1);
     expect(of(2, 'pairs')).toHaveLength(0); // reused: no second generation
     expect(of(2, 'progress').filter((e) => typeof e.event.done === 'number')).toHaveLength(0);
