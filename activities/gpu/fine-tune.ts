@@ -16,7 +16,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
-import type { ArtifactStore } from '../../lib/artifacts';
+import { ArtifactNotFoundError, type ArtifactStore } from '../../lib/artifacts';
 import type { ResourcePolicy } from '../../lib/security/resources';
 import { sha256 } from '../../lib/hash';
 import {
@@ -185,8 +185,12 @@ export async function fineTune(
     // the trainer looks for them (it reuses them only if they were generated from the same inputs).
     const pairsPrefix = `${runPrefix}/${stage}`;
     if (input.dpo?.settings.pairs === 'generated') {
-      for (const name of GENERATED_PAIRS_FILES) {
-        if (await artifacts.exists(`${pairsPrefix}/${name}`)) fs.writeFileSync(path.join(dirs.out, name), await artifacts.getBytes(`${pairsPrefix}/${name}`));
+      for (const name of Object.keys(GENERATED_PAIRS_FILES)) {
+        const kept = await artifacts.getBytes(`${pairsPrefix}/${name}`).catch((err: unknown) => {
+          if (err instanceof ArtifactNotFoundError) return undefined; // the first attempt, or none got that far
+          throw err;
+        });
+        if (kept) fs.writeFileSync(path.join(dirs.out, name), kept);
       }
     }
     const baseModel = await downloadModelPrefix(artifacts, input.baseModel, settings.modelCacheDir, resources);
@@ -289,9 +293,9 @@ export async function fineTune(
               break;
             case 'pairs': {
               // Kept before training starts, so that a retry does not generate them again.
-              const files = [String(ev.path), String(ev.summary)].map((f) => ({ f, bytes: fs.readFileSync(f) }));
+              const files = [String(ev.path), String(ev.summary)].map((f) => ({ name: path.basename(f), bytes: fs.readFileSync(f) }));
               uploads = uploads.then(async () => {
-                for (const { f, bytes } of files) await artifacts.putBytes(`${pairsPrefix}/${path.basename(f)}`, bytes, 'application/x-ndjson');
+                for (const { name, bytes } of files) await artifacts.putBytes(`${pairsPrefix}/${name}`, bytes, GENERATED_PAIRS_FILES[name] ?? 'application/octet-stream');
               });
               uploads.catch(() => undefined);
               break;
@@ -353,8 +357,8 @@ function readWorkerFile(file: string, resources: ResourcePolicy): Buffer {
   return fs.readFileSync(file);
 }
 
-/** The trainer's generated-pairs files (trainer/src/twinflow_trainer/dpo.py generated_pairs). */
-const GENERATED_PAIRS_FILES = ['pairs.jsonl', 'pairs-summary.json'];
+/** The trainer's generated-pairs files (trainer/src/twinflow_trainer/dpo.py generated_pairs), with their content types. */
+const GENERATED_PAIRS_FILES: Record<string, string> = { 'pairs.jsonl': 'application/x-ndjson', 'pairs-summary.json': 'application/json' };
 
 async function uploadTracking(artifacts: ArtifactStore, done: TrainerEvent, prefix: string): Promise<{ tensorboardUri?: string; lossCurveUri?: string; pairsUri?: string }> {
   const out: { tensorboardUri?: string; lossCurveUri?: string; pairsUri?: string } = {};
@@ -362,8 +366,7 @@ async function uploadTracking(artifacts: ArtifactStore, done: TrainerEvent, pref
   if (typeof done.loss_curve === 'string' && fs.existsSync(done.loss_curve)) {
     out.lossCurveUri = (await artifacts.putBytes(`${prefix}/loss-curve.svg`, fs.readFileSync(done.loss_curve), 'image/svg+xml')).uri;
   }
-  if (typeof done.pairs_file === 'string' && fs.existsSync(done.pairs_file)) {
-    out.pairsUri = (await artifacts.putBytes(`${prefix}/pairs.jsonl`, fs.readFileSync(done.pairs_file), 'application/x-ndjson')).uri;
-  }
+  // Generated pairs are in S3 already: uploaded when the trainer announced them, or put back from there on a retry.
+  if (typeof done.pairs_file === 'string') out.pairsUri = artifacts.uri(`${prefix}/${path.basename(done.pairs_file)}`);
   return out;
 }

@@ -51,7 +51,9 @@ export function readTrainConfig(file: string): TrainInput {
   return input as TrainInput;
 }
 
-const fmtNum = (v: number | null | undefined, digits = 4) => (v === undefined || v === null ? '-' : Number(v.toPrecision(digits)).toString());
+const fmtNum = (v: number | undefined, digits = 4) => (v === undefined ? '-' : Number(v.toPrecision(digits)).toString());
+/** A run's mean training loss, or that the trainer reported none (never shown as 0 or a dash). */
+const fmtMeanLoss = (v: number | null) => (v === null ? 'not reported' : fmtNum(v));
 function fmtEta(s: number | undefined): string {
   if (s === undefined) return '-';
   const h = Math.floor(s / 3600);
@@ -99,11 +101,11 @@ export function formatTrainResult(r: TrainResult): string {
     r.report.markdown,
     '',
     `dataset   ${r.dataset.name}@${r.dataset.version}  ${r.dataset.manifestUri}`,
-    `adapter   ${r.fineTune.adapterUri}${r.fineTune.mergedUri ? `  merged ${r.fineTune.mergedUri}` : ''}  (${r.fineTune.metrics.globalStep} steps, mean training loss ${r.fineTune.metrics.trainLoss === null ? 'not reported' : fmtNum(r.fineTune.metrics.trainLoss)})`,
+    `adapter   ${r.fineTune.adapterUri}${r.fineTune.mergedUri ? `  merged ${r.fineTune.mergedUri}` : ''}  (${r.fineTune.metrics.globalStep} steps, mean training loss ${fmtMeanLoss(r.fineTune.metrics.trainLoss)})`,
     `report    ${r.report.reportUri}`,
     `chart     ${r.report.chartUri}`,
     ...(r.report.reviewUri ? [`review    ${r.report.reviewUri}`] : []),
-    ...(r.variants ?? []).map((v) => `variant   ${v.name}: ${v.fineTune.adapterUri} (${v.fineTune.metrics.globalStep} steps, mean training loss ${v.fineTune.metrics.trainLoss === null ? 'not reported' : fmtNum(v.fineTune.metrics.trainLoss)})`),
+    ...(r.variants ?? []).map((v) => `variant   ${v.name}: ${v.fineTune.adapterUri} (${v.fineTune.metrics.globalStep} steps, mean training loss ${fmtMeanLoss(v.fineTune.metrics.trainLoss)})`),
     ...(r.review ? [`decision  ${describeOutcome(r.review)}`] : []),
   ];
   if (r.publish) {

@@ -684,8 +684,10 @@ export interface ReportRef {
 export interface FineTuneResult {
   adapterUri: string;
   mergedUri?: string;
-  /** trainLoss is the mean over the whole run (the Trainer's training_loss), not the last step's; the loss curve has those. */
-  /** null: the trainer reported no loss (e.g. a run resumed at its last step). */
+  /**
+   * trainLoss is the mean over the whole run (the Trainer's training_loss), not the last step's; the loss curve has
+   * those. null: the trainer reported no loss.
+   */
   metrics: { trainLoss: number | null; runtimeSeconds: number; trainTokens: number; globalStep: number };
   /** TensorBoard event files of the run (`tensorboard --logdir`), and its loss curve (SVG). */
   tensorboardUri?: string;
